@@ -1,0 +1,3 @@
+"""Silkroad Archive: the Scrapy project and the Scrapy-free core it calls."""
+
+__version__ = "0.1.0"

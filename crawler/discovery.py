@@ -1,0 +1,98 @@
+"""Where the next URLs come from: feeds, sitemaps, robots.txt, in-page links.
+
+Plain functions of bytes or text, so the spider stays a thin strategy and
+these are tested without Scrapy. XML is parsed with entity resolution and
+network access off: feeds and sitemaps come from sites we do not control.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import urljoin
+
+import lxml.etree
+
+log = logging.getLogger(__name__)
+
+_XML_PARSER = lxml.etree.XMLParser(
+    resolve_entities=False, no_network=True, recover=True, huge_tree=False,
+    remove_comments=True, remove_pis=True,
+)
+_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
+_SITEMAP_LINE = re.compile(r"^\s*sitemap\s*:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
+
+
+def _local(tag: object) -> str:
+    return tag.rsplit("}", 1)[-1].lower() if isinstance(tag, str) else ""
+
+
+def _parse_xml(body: bytes) -> lxml.etree._Element | None:
+    try:
+        root = lxml.etree.fromstring(body.lstrip(), parser=_XML_PARSER)
+    except (lxml.etree.XMLSyntaxError, ValueError):
+        return None
+    return root
+
+
+def feed_links(body: bytes, base_url: str) -> list[str]:
+    """Article URLs listed in an RSS 2.0, RSS 1.0/RDF or Atom feed, in feed order."""
+    root = _parse_xml(body)
+    if root is None:
+        return []
+    urls: list[str] = []
+    for element in root.iter():
+        name = _local(element.tag)
+        if name in ("item", "entry"):
+            url = _entry_link(element)
+            if url:
+                urls.append(urljoin(base_url, url))
+    return list(dict.fromkeys(urls))
+
+
+def _entry_link(entry: lxml.etree._Element) -> str | None:
+    guid = None
+    for child in entry:
+        name = _local(child.tag)
+        if name == "link":
+            href = child.get("href")
+            if href and child.get("rel", "alternate") == "alternate":
+                return href.strip()
+            if child.text and child.text.strip():
+                return child.text.strip()
+        elif name == "guid" and child.get("isPermaLink", "true") != "false" and child.text:
+            guid = child.text.strip()
+    about = entry.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about")
+    return guid if guid and guid.startswith("http") else about
+
+
+def looks_like_feed(body: bytes) -> bool:
+    head = body[:1024].lstrip().lower()
+    return head.startswith(b"<?xml") and (b"<rss" in body[:4096] or b"<feed" in body[:4096]
+                                          or b"<rdf" in body[:4096]) or head.startswith(b"<rss")
+
+
+def sitemap_entries(body: bytes, base_url: str) -> tuple[str, list[str]]:
+    """``("urlset" | "sitemapindex" | "", urls)`` of a sitemap or sitemap index."""
+    root = _parse_xml(body)
+    if root is None:
+        return "", []
+    kind = _local(root.tag)
+    if kind not in ("urlset", "sitemapindex"):
+        return "", []
+    urls = []
+    for element in root:
+        if _local(element.tag) in ("url", "sitemap"):
+            for child in element:
+                if _local(child.tag) == "loc" and child.text and child.text.strip():
+                    urls.append(urljoin(base_url, child.text.strip()))
+    return kind, list(dict.fromkeys(urls))
+
+
+def robots_sitemaps(robots_txt: str, base_url: str) -> list[str]:
+    """The ``Sitemap:`` lines of a robots.txt."""
+    return [urljoin(base_url, m.group(1)) for m in _SITEMAP_LINE.finditer(robots_txt)]
+
+
+def is_feed_type(content_type: str | None) -> bool:
+    return bool(content_type) and any(t in content_type.lower() for t in _FEED_TYPES)

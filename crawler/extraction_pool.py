@@ -1,0 +1,74 @@
+"""A pool of worker processes for page analysis.
+
+trafilatura is CPU-bound; run in the crawl process it blocks Scrapy's reactor
+and the crawl runs at one core's speed. Workers load the topic profile once
+and receive only the bytes and a few strings they need.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor
+from functools import partial
+
+from crawler.page_analysis import PageAnalysis, analyse_page, topic_profile
+
+log = logging.getLogger(__name__)
+
+
+def _warm_up(profile_path: str | None, threshold: float | None) -> None:
+    topic_profile(profile_path, threshold)
+
+
+class ExtractionPool:
+    """Runs ``analyse_page`` in worker processes, or inline when ``processes == 0``."""
+
+    def __init__(
+        self,
+        processes: int | None = None,
+        *,
+        profile_path: str | None = None,
+        threshold: float | None = None,
+    ) -> None:
+        self.processes = (os.cpu_count() or 1) if processes is None else max(0, processes)
+        self.profile_path = profile_path
+        self.threshold = threshold
+        self._executor: Executor | None = None
+
+    def start(self) -> None:
+        if self.processes == 0 or self._executor is not None:
+            topic_profile(self.profile_path, self.threshold)
+            return
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["crawler.page_analysis"])
+        self._executor = ProcessPoolExecutor(
+            max_workers=self.processes,
+            mp_context=context,
+            initializer=_warm_up,
+            initargs=(self.profile_path, self.threshold),
+        )
+        log.info("page analysis in %d worker processes", self.processes)
+
+    async def analyse(
+        self, body: bytes, url: str, content_type: str | None, language_hint: str | None
+    ) -> PageAnalysis:
+        call = partial(
+            analyse_page,
+            body,
+            url,
+            content_type,
+            language_hint=language_hint,
+            profile_path=self.profile_path,
+            threshold=self.threshold,
+        )
+        if self._executor is None:
+            return call()
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    def shutdown(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None

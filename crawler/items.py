@@ -1,0 +1,29 @@
+"""What the spider hands to the pipelines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(repr=False)
+class PageItem:
+    """One fetched HTML page, raw: the pipelines decide what it holds."""
+
+    url: str  # as reached (before canonicalisation)
+    final_url: str  # after redirects
+    status: int
+    headers: dict[str, list[str]]
+    body: bytes | None
+    fetched_at: datetime
+    source: str
+    language_hint: str | None = None
+    discovered_via: str | None = None
+    depth: int = 0
+    analysis: Any = None  # crawler.page_analysis.PageAnalysis, set by AnalysePipeline
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        size = 0 if self.body is None else len(self.body)
+        return f"<PageItem {self.status} {self.url} ({size} bytes, source={self.source!r})>"

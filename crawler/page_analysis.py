@@ -1,0 +1,74 @@
+"""From raw bytes to an archivable article: decode, extract, score, hash.
+
+This is the CPU-heavy part of a crawl and the part `reprocess` and
+`import-warc` replay, so it is one pure function of the response that runs
+the same in the crawl's worker processes and offline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from crawler.decoding import decode_html
+from crawler.extraction import EXTRACTOR_VERSION, extract_article
+from crawler.fingerprint import content_hash
+from crawler.topic import TopicProfile
+from storage.archive import ArticleRecord
+
+# Page outcomes, as recorded on the page row and counted in a run's stats.
+ARCHIVABLE = "article"
+OFF_TOPIC = "off_topic"
+NO_ARTICLE = "no_article"
+
+
+@dataclass(frozen=True)
+class PageAnalysis:
+    outcome: str  # article | off_topic | no_article
+    encoding: str
+    article: ArticleRecord | None = None  # set for articles and off-topic pages alike
+    title: str | None = None
+
+    @property
+    def keep(self) -> bool:
+        return self.outcome == ARCHIVABLE
+
+
+@lru_cache(maxsize=4)
+def topic_profile(path: str | None = None, threshold: float | None = None) -> TopicProfile:
+    """Loaded once per process (worker processes included)."""
+    return TopicProfile.load(path, threshold=threshold)
+
+
+def analyse_page(
+    body: bytes,
+    url: str,
+    content_type: str | None = None,
+    *,
+    language_hint: str | None = None,
+    profile_path: str | None = None,
+    threshold: float | None = None,
+) -> PageAnalysis:
+    decoded = decode_html(body, content_type)
+    extracted = extract_article(decoded.html, url, language_hint=language_hint)
+    if extracted is None:
+        return PageAnalysis(NO_ARTICLE, decoded.encoding)
+    profile = topic_profile(profile_path, threshold)
+    verdict = profile.score(extracted.title or "", extracted.text, extracted.language)
+    record = ArticleRecord(
+        content_hash=content_hash(extracted.text),
+        text=extracted.text,
+        relevance=round(verdict.score, 4),
+        title=extracted.title,
+        author=extracted.author,
+        published=extracted.published,
+        language=extracted.language,
+        description=extracted.description,
+        site_name=extracted.site_name,
+        countries=verdict.countries,
+        themes=verdict.themes,
+        topic_version=verdict.profile_version,
+        extractor=EXTRACTOR_VERSION,
+    )
+    outcome = ARCHIVABLE if verdict.keep else OFF_TOPIC
+    return PageAnalysis(outcome, decoded.encoding, record, extracted.title)

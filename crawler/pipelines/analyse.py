@@ -1,0 +1,51 @@
+"""Pipeline step 1: decode, extract, score and hash each page, off the reactor."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from crawler.extraction_pool import ExtractionPool
+from crawler.items import PageItem
+
+log = logging.getLogger(__name__)
+
+
+class AnalysePipeline:
+    def __init__(self, pool: ExtractionPool, stats: Any) -> None:
+        self.pool = pool
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> AnalysePipeline:
+        settings = crawler.settings
+        processes = settings.get("SILKROAD_EXTRACT_PROCESSES")
+        threshold = settings.get("SILKROAD_TOPIC_THRESHOLD")
+        pool = ExtractionPool(
+            None if processes in (None, "") else int(processes),
+            profile_path=settings.get("SILKROAD_TOPIC_PROFILE"),
+            threshold=None if threshold in (None, "") else float(threshold),
+        )
+        return cls(pool, crawler.stats)
+
+    def open_spider(self) -> None:
+        self.pool.start()
+
+    def close_spider(self) -> None:
+        self.pool.shutdown()
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, PageItem) or item.body is None:
+            return item
+        content_type = next(
+            (v[0] for k, v in item.headers.items() if k.lower() == "content-type" and v), None
+        )
+        try:
+            item.analysis = await self.pool.analyse(
+                item.body, item.final_url, content_type, item.language_hint
+            )
+        except Exception:
+            # The page is still archived raw; `silkroad reprocess` can retry it.
+            log.exception("analysis failed for %s", item.url)
+            self.stats.inc_value("silkroad/analysis_errors")
+        return item

@@ -1,0 +1,237 @@
+"""Pipeline step 2: write pages, snapshots and articles in batched transactions.
+
+Writes run on one dedicated thread so SQLite never blocks the reactor; a
+batch commits as a whole, so a crash loses at most the pages of the batch in
+flight (they are fetched again next time) and never half an article.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from scrapy import signals
+from scrapy.exceptions import DropItem
+
+from crawler.items import PageItem
+from crawler.page_analysis import ARCHIVABLE, NO_ARTICLE, OFF_TOPIC
+from crawler.urls import canonical_url
+from storage.archive import FetchRecord, SourceCache, StoreResult, finish_run, record_fetch, start_run
+from storage.engine import make_engine, resolve_db_url, session_factory
+from storage.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+
+class OffTopic(DropItem):
+    """Fetched and kept as a page, but not about China–Central Asia relations."""
+
+
+class EmptyExtraction(DropItem):
+    """Fetched and kept as a page, but it holds no article text (listing, empty page)."""
+
+
+class Duplicate(DropItem):
+    """An article already in the archive: recorded as a new sighting."""
+
+
+@dataclass
+class _Pending:
+    item: PageItem
+    future: asyncio.Future[StoreResult]
+
+
+COUNTED_STATS = {
+    "fetched": "silkroad/pages_fetched",
+    "archived": "silkroad/articles_archived",
+    "duplicates": "silkroad/duplicates",
+    "off_topic": "silkroad/off_topic",
+    "no_article": "silkroad/no_article",
+    "new_pages": "silkroad/pages_new",
+    "changed_pages": "silkroad/pages_changed",
+    "unchanged_pages": "silkroad/pages_unchanged",
+}
+ERROR_STATS = ("silkroad/analysis_errors", "silkroad/fetch_errors", "silkroad/store_errors")
+
+
+class ArchivePipeline:
+    def __init__(self, crawler: Any, db_url: str, batch_size: int, batch_seconds: float) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.db_url = db_url
+        self.batch_size = max(1, batch_size)
+        self.batch_seconds = batch_seconds
+        self.run_id: int | None = None
+        self._pending: list[_Pending] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-writer")
+        self._sources = SourceCache()
+        self.engine: Any = None
+        self.sessions: Any = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> ArchivePipeline:
+        settings = crawler.settings
+        pipeline = cls(
+            crawler,
+            resolve_db_url(settings.get("SILKROAD_DB")),
+            settings.getint("SILKROAD_BATCH_SIZE", 50),
+            settings.getfloat("SILKROAD_BATCH_SECONDS", 2.0),
+        )
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def open_spider(self) -> None:
+        self.engine = make_engine(self.db_url)
+        upgrade(self.engine)
+        self.sessions = session_factory(self.engine)
+        settings = self.crawler.settings
+        preset = settings.get("SILKROAD_RUN_ID")
+        with self.sessions.begin() as session:
+            if preset:
+                self.run_id = int(preset)
+            else:
+                run = start_run(
+                    session,
+                    trigger=settings.get("SILKROAD_TRIGGER", "manual"),
+                    seeds_file=str(settings.get("SEEDS_FILE")),
+                    pid=os.getpid(),
+                )
+                self.run_id = run.id
+        self.stats.set_value("silkroad/run_id", self.run_id)
+
+    async def close_spider(self) -> None:
+        await self._flush()
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        outcome = run_outcome(reason, self.stats.get_value("silkroad/store_errors", 0))
+        counts = {name: self.stats.get_value(key, 0) for name, key in COUNTED_STATS.items()}
+        counts["errors"] = sum(self.stats.get_value(key, 0) for key in ERROR_STATS)
+        self.stats.set_value("silkroad/outcome", outcome)
+        stats = {
+            k: v for k, v in self.stats.get_stats().items()
+            if isinstance(v, int | float | str) and not k.startswith("silkroad/run_id")
+        }
+        stats["close_reason"] = reason
+        stats.update(counts)
+        try:
+            with self.sessions.begin() as session:
+                finish_run(session, self.run_id, outcome=outcome,
+                           exit_status=0 if outcome == "ok" else 1, counts=counts, stats=stats)
+        finally:
+            self._writer.shutdown(wait=True)
+            self.engine.dispose()
+
+    # -- items -------------------------------------------------------------------
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, PageItem):
+            return item
+        future: asyncio.Future[StoreResult] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Pending(item, future))
+        if len(self._pending) >= self.batch_size:
+            await self._flush()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(
+                self.batch_seconds, lambda: asyncio.ensure_future(self._flush())
+            )
+        result = await future
+        return self._route(item, result)
+
+    def _route(self, item: PageItem, result: StoreResult) -> Any:
+        analysis = item.analysis
+        if result.article_state == "new":
+            return {
+                "id": result.article_id,
+                "url": canonical_url(item.url),
+                "title": analysis.article.title,
+                "source": item.source,
+                "language": analysis.article.language,
+                "countries": list(analysis.article.countries),
+            }
+        if result.article_state == "duplicate":
+            raise Duplicate(f"already archived as article {result.article_id}: {item.url}")
+        if analysis is not None and analysis.outcome == OFF_TOPIC:
+            raise OffTopic(f"off topic (score {analysis.article.relevance}): {item.url}")
+        raise EmptyExtraction(f"no article text: {item.url}")
+
+    async def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            results = await loop.run_in_executor(self._writer, self._write_batch, batch)
+        except Exception as exc:
+            log.exception("could not write a batch of %d pages", len(batch))
+            self.stats.inc_value("silkroad/store_errors", len(batch))
+            self._sources = SourceCache()  # ids created in the rolled-back batch are gone
+            for pending in batch:
+                if not pending.future.done():
+                    pending.future.set_exception(DropItem(f"not stored: {exc}"))
+            return
+        for pending, result in zip(batch, results, strict=True):
+            self._count(pending.item, result)
+            pending.future.set_result(result)
+
+    def _write_batch(self, batch: list[_Pending]) -> list[StoreResult]:
+        results = []
+        with self.sessions.begin() as session:
+            for pending in batch:
+                results.append(self._write_one(session, pending.item))
+        return results
+
+    def _write_one(self, session: Any, item: PageItem) -> StoreResult:
+        analysis = item.analysis
+        outcome = "error" if analysis is None else analysis.outcome
+        fetch = FetchRecord(
+            page_url=canonical_url(item.final_url),
+            url=item.url,
+            final_url=item.final_url,
+            status=item.status,
+            headers=item.headers,
+            body=item.body,
+            fetched_at=item.fetched_at,
+            source=item.source,
+            discovered_via=item.discovered_via,
+            encoding=None if analysis is None else analysis.encoding,
+        )
+        article = analysis.article if analysis is not None and analysis.outcome == ARCHIVABLE else None
+        return record_fetch(session, fetch, article, run_id=self.run_id, outcome=outcome,
+                            sources=self._sources)
+
+    def _count(self, item: PageItem, result: StoreResult) -> None:
+        inc = self.stats.inc_value
+        inc("silkroad/pages_fetched")
+        inc(f"silkroad/pages_{result.page_state}")
+        per_source = f"silkroad/source/{item.source}"
+        inc(f"{per_source}/fetched")
+        if result.article_state == "new":
+            inc("silkroad/articles_archived")
+            inc(f"{per_source}/archived")
+        elif result.article_state == "duplicate":
+            inc("silkroad/duplicates")
+        elif item.analysis is not None and item.analysis.outcome == OFF_TOPIC:
+            inc("silkroad/off_topic")
+        elif item.analysis is not None and item.analysis.outcome == NO_ARTICLE:
+            inc("silkroad/no_article")
+
+
+def run_outcome(close_reason: str, store_errors: int) -> str:
+    """How a crawl ended, from Scrapy's close reason."""
+    if store_errors:
+        return "failed"
+    if close_reason == "finished" or close_reason.startswith("closespider_"):
+        return "ok"
+    if close_reason == "shutdown":
+        return "interrupted"
+    return "failed"

@@ -1,0 +1,69 @@
+"""Scrapy settings for Silkroad Archive.
+
+Everything is tunable with Scrapy's own settings (``-s NAME=VALUE`` on
+``scrapy crawl seeds`` and ``silkroad crawl``); our own carry the
+``SILKROAD_`` prefix. Defaults are polite to news sites we do not control.
+"""
+
+from __future__ import annotations
+
+from crawler import __version__
+
+BOT_NAME = "silkroad"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# -- our own ---------------------------------------------------------------------
+SEEDS_FILE = "seeds/sources.toml"
+SILKROAD_DB = None  # None: --db, else $SILKROAD_DB, else sqlite:///archive.sqlite
+SILKROAD_CONTACT_URL = "https://github.com/silkroad-archive/silkroad-archive"
+SILKROAD_TRIGGER = "manual"  # manual | schedule | demo: recorded on the run
+SILKROAD_RUN_ID = None  # set by a launcher that created the crawl_runs row itself
+SILKROAD_EXTRACT_PROCESSES = None  # None: one per CPU; 0: extract in the crawl process
+SILKROAD_TOPIC_PROFILE = None  # path of a topic profile TOML; None: the packaged one
+SILKROAD_TOPIC_THRESHOLD = None  # None: the profile's own threshold
+SILKROAD_BATCH_SIZE = 50  # pages per write transaction
+SILKROAD_BATCH_SECONDS = 2.0  # longest a fetched page waits before it is written
+
+# -- identity: an honest User-Agent with a way to reach us -------------------------
+USER_AGENT = (
+    f"SilkroadArchive/{__version__} (news archive research crawler; +{SILKROAD_CONTACT_URL})"
+)
+ROBOTSTXT_OBEY = True
+ROBOTSTXT_USER_AGENT = "SilkroadArchive"
+
+# -- politeness --------------------------------------------------------------------
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.5
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+
+# -- limits sized for news pages, not Scrapy's 180 s / 1 GiB -------------------------
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+DEPTH_LIMIT = 3
+DEPTH_PRIORITY = 0
+CLOSESPIDER_PAGECOUNT = 0  # the per-crawl page budget; 0 = none (--max-pages sets it)
+REDIRECT_MAX_TIMES = 5
+METAREFRESH_ENABLED = False
+
+# -- safety: no remote control, no telnet ------------------------------------------
+REMOTE_CONTROL_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+COOKIES_ENABLED = False
+
+ITEM_PIPELINES = {
+    "crawler.pipelines.analyse.AnalysePipeline": 100,
+    "crawler.pipelines.archive.ArchivePipeline": 800,
+}
+
+DEFAULT_DROPITEM_LOG_LEVEL = "DEBUG"
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

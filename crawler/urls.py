@@ -1,0 +1,76 @@
+"""URL rules: which links we follow and under which name we store a page.
+
+Pages are keyed by a canonical URL so that one page reached under several
+URLs (tracking parameters, fragments, reordered queries) is stored once.
+Hosts are compared exactly as written, so 127.0.0.2 and 127.0.0.3 are two
+sites, as a test web needs.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url
+
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "mc_cid",
+        "mc_eid", "igshid", "_ga", "_gl", "spm", "from", "share_token", "ref_src",
+        "cmpid", "ocid", "xtor",
+    }
+)
+TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hmsr", "hmpl")
+
+
+def is_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def host_key(url: str) -> str:
+    """The host a source is scoped to: host name, plus the port when it is not the default."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return f"{host}:{port}" if port and port != default else host
+
+
+def in_scope(url: str, allowed_domains: tuple[str, ...] | list[str]) -> bool:
+    """True when ``url`` is http(s) on one of the allowed hosts (or a subdomain of a name)."""
+    if not is_http_url(url):
+        return False
+    key = host_key(url)
+    host = key.split(":")[0] if ":" in key and not key.startswith("[") else key
+    for allowed in allowed_domains:
+        if ":" in allowed:
+            if key == allowed:
+                return True
+        elif host == allowed or (not _is_ip(allowed) and host.endswith("." + allowed)):
+            return True
+    return False
+
+
+def _is_ip(host: str) -> bool:
+    return host.replace(".", "").isdigit() or host.startswith("[")
+
+
+def canonical_url(url: str) -> str:
+    """w3lib canonical form, minus fragments and tracking parameters."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.query:
+        query = [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if k.lower() not in TRACKING_PARAMS and not k.lower().startswith(TRACKING_PREFIXES)
+        ]
+        parts = parts._replace(query=urlencode(query))
+    url = urlunsplit(parts._replace(fragment=""))
+    return canonicalize_url(url, keep_fragments=False)

@@ -1,0 +1,249 @@
+"""The archive's write API: record a fetch, its snapshot and the article it held.
+
+Functions take a ``Session`` and never commit: the caller owns the
+transaction, so a batch of pages lands whole or not at all.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crawler.fingerprint import body_digest
+from crawler.timeutil import utcnow
+from storage.models import Article, CrawlRun, Page, Sighting, Snapshot, Source
+
+
+@dataclass(frozen=True)
+class FetchRecord:
+    """One HTTP response as the crawler saw it."""
+
+    page_url: str  # canonical URL: the page's identity
+    url: str  # the URL as reached (before canonicalisation)
+    final_url: str  # after redirects
+    status: int
+    headers: dict[str, list[str]]
+    body: bytes | None  # None for a 304
+    fetched_at: datetime
+    source: str | None = None
+    discovered_via: str | None = None
+    encoding: str | None = None
+
+    def header(self, name: str) -> str | None:
+        for key, values in self.headers.items():
+            if key.lower() == name.lower() and values:
+                return values[0]
+        return None
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """An extracted, on-topic article ready to archive."""
+
+    content_hash: str
+    text: str
+    relevance: float
+    title: str | None = None
+    author: str | None = None
+    published: str | None = None
+    language: str | None = None
+    description: str | None = None
+    site_name: str | None = None
+    countries: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    topic_version: str | None = None
+    extractor: str | None = None
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    page_state: str  # new | changed | unchanged
+    article_state: str | None  # new | duplicate | None (no article)
+    article_id: int | None = None
+    snapshot_id: int | None = None
+
+
+@dataclass
+class SourceCache:
+    """Source ids by name, so a batch does not look them up page by page."""
+
+    ids: dict[str, int] = field(default_factory=dict)
+
+    def id_for(self, session: Session, name: str | None, language: str | None = None) -> int | None:
+        if name is None:
+            return None
+        if name not in self.ids:
+            source = session.scalar(select(Source).where(Source.name == name))
+            if source is None:
+                source = Source(name=name, language=language, created_at=utcnow())
+                session.add(source)
+                session.flush()
+            self.ids[name] = source.id
+        return self.ids[name]
+
+
+def record_fetch(
+    session: Session,
+    fetch: FetchRecord,
+    article: ArticleRecord | None,
+    *,
+    run_id: int | None,
+    outcome: str,
+    sources: SourceCache | None = None,
+) -> StoreResult:
+    """Store a fetch: page row, snapshot when the bytes are new, article and sighting.
+
+    A body equal to the page's last snapshot is a revisit: no new snapshot,
+    so an unchanged page costs one row update however often it is crawled.
+    """
+    sources = sources or SourceCache()
+    source_id = sources.id_for(session, fetch.source)
+    page = session.scalar(select(Page).where(Page.url == fetch.page_url))
+    page_state = "unchanged"
+    if page is None:
+        page = Page(
+            url=fetch.page_url,
+            source_id=source_id,
+            first_seen_at=fetch.fetched_at,
+            last_fetched_at=fetch.fetched_at,
+            last_status=fetch.status,
+            discovered_via=fetch.discovered_via,
+        )
+        session.add(page)
+        session.flush()
+        page_state = "new"
+    page.last_fetched_at = fetch.fetched_at
+    page.last_status = fetch.status
+    page.last_outcome = outcome
+    if fetch.status != 304:
+        page.etag = fetch.header("ETag")
+        page.last_modified = fetch.header("Last-Modified")
+
+    snapshot_id = page.last_snapshot_id
+    if fetch.body is not None:
+        digest = body_digest(fetch.body)
+        if digest != page.last_digest:
+            if page_state == "unchanged":
+                page_state = "changed"
+            snapshot = Snapshot(
+                page_id=page.id,
+                run_id=run_id,
+                fetched_at=fetch.fetched_at,
+                url=fetch.final_url,
+                requested_url=fetch.url,
+                status=fetch.status,
+                headers=fetch.headers,
+                content_type=fetch.header("Content-Type"),
+                encoding=fetch.encoding,
+                body=zlib.compress(fetch.body, 6),
+                body_sha256=digest,
+                body_size=len(fetch.body),
+            )
+            session.add(snapshot)
+            session.flush()
+            snapshot_id = snapshot.id
+            page.last_digest = digest
+            page.last_snapshot_id = snapshot_id
+
+    if article is None:
+        return StoreResult(page_state, None, snapshot_id=snapshot_id)
+
+    existing = session.scalar(select(Article).where(Article.content_hash == article.content_hash))
+    if existing is None:
+        existing = Article(
+            content_hash=article.content_hash,
+            url=fetch.page_url,
+            title=article.title,
+            author=article.author,
+            published=article.published,
+            language=article.language,
+            text=article.text,
+            description=article.description,
+            site_name=article.site_name,
+            source_id=source_id,
+            page_id=page.id,
+            relevance=article.relevance,
+            countries=list(article.countries),
+            themes=list(article.themes),
+            topic_version=article.topic_version,
+            extractor=article.extractor,
+            first_seen_at=fetch.fetched_at,
+            last_seen_at=fetch.fetched_at,
+            first_run_id=run_id,
+        )
+        session.add(existing)
+        session.flush()
+        article_state = "new"
+    else:
+        existing.last_seen_at = max(existing.last_seen_at, fetch.fetched_at)
+        article_state = "duplicate"
+    _record_sighting(session, existing.id, page.id, snapshot_id, fetch, run_id)
+    return StoreResult(page_state, article_state, existing.id, snapshot_id)
+
+
+def _record_sighting(
+    session: Session,
+    article_id: int,
+    page_id: int,
+    snapshot_id: int | None,
+    fetch: FetchRecord,
+    run_id: int | None,
+) -> None:
+    sighting = session.scalar(
+        select(Sighting).where(Sighting.article_id == article_id, Sighting.url == fetch.url)
+    )
+    if sighting is None:
+        session.add(
+            Sighting(
+                article_id=article_id,
+                page_id=page_id,
+                snapshot_id=snapshot_id,
+                url=fetch.url,
+                first_seen_at=fetch.fetched_at,
+                last_seen_at=fetch.fetched_at,
+                first_run_id=run_id,
+                last_run_id=run_id,
+            )
+        )
+    else:
+        sighting.last_seen_at = fetch.fetched_at
+        sighting.last_run_id = run_id
+        sighting.times_seen += 1
+
+
+def start_run(
+    session: Session, *, trigger: str, seeds_file: str | None = None, pid: int | None = None
+) -> CrawlRun:
+    run = CrawlRun(trigger=trigger, started_at=utcnow(), outcome="running", seeds_file=seeds_file,
+                   pid=pid, stats={})
+    session.add(run)
+    session.flush()
+    return run
+
+
+def finish_run(
+    session: Session,
+    run_id: int,
+    *,
+    outcome: str,
+    exit_status: int | None,
+    counts: dict[str, int],
+    stats: dict[str, Any],
+) -> None:
+    run = session.get(CrawlRun, run_id)
+    if run is None:
+        return
+    run.finished_at = utcnow()
+    run.outcome = outcome
+    run.exit_status = exit_status
+    run.pages_fetched = counts.get("fetched", 0)
+    run.articles_archived = counts.get("archived", 0)
+    run.duplicates = counts.get("duplicates", 0)
+    run.off_topic = counts.get("off_topic", 0)
+    run.errors = counts.get("errors", 0)
+    run.stats = stats

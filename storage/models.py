@@ -1,0 +1,166 @@
+"""The archive's tables.
+
+A *page* is one canonical URL; every fetch of it that brought new bytes is a
+*snapshot* (the raw body, compressed, with its headers). An *article* is one
+distinct extracted text (keyed by its content hash); a *sighting* records that
+an article was found at a URL, from which snapshot, in which runs. So the same
+text reposted on three sites is one article with three sightings, and a page
+whose text changed links to two articles (its versions).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Source(Base):
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    language: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
+class CrawlRun(Base):
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trigger: Mapped[str] = mapped_column(String(16))  # manual | schedule | demo | import | reprocess
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(16), default="running")  # running|ok|failed|interrupted
+    exit_status: Mapped[int | None]
+    seeds_file: Mapped[str | None] = mapped_column(Text)
+    pid: Mapped[int | None]
+    pages_fetched: Mapped[int] = mapped_column(default=0)
+    articles_archived: Mapped[int] = mapped_column(default=0)
+    duplicates: Mapped[int] = mapped_column(default=0)
+    off_topic: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[int] = mapped_column(default=0)
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Page(Base):
+    __tablename__ = "pages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(Text, unique=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
+    first_seen_at: Mapped[datetime]
+    last_fetched_at: Mapped[datetime]
+    last_status: Mapped[int]
+    last_outcome: Mapped[str | None] = mapped_column(String(16))
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    last_digest: Mapped[str | None] = mapped_column(String(64))
+    last_snapshot_id: Mapped[int | None] = mapped_column(
+        ForeignKey("snapshots.id", use_alter=True)
+    )
+    discovered_via: Mapped[str | None] = mapped_column(Text)
+
+    source: Mapped[Source | None] = relationship()
+
+
+class Snapshot(Base):
+    __tablename__ = "snapshots"
+    __table_args__ = (Index("ix_snapshots_page_fetched", "page_id", "fetched_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
+    fetched_at: Mapped[datetime]
+    url: Mapped[str] = mapped_column(Text)  # the URL the body came from, after redirects
+    requested_url: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[int]
+    headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    content_type: Mapped[str | None] = mapped_column(Text)
+    encoding: Mapped[str | None] = mapped_column(String(32))
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # zlib-compressed raw bytes
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    body_size: Mapped[int]
+
+
+class Article(Base):
+    __tablename__ = "articles"
+    __table_args__ = (
+        Index("ix_articles_first_seen", "first_seen_at"),
+        Index("ix_articles_published", "published"),
+        Index("ix_articles_language", "language"),
+        Index("ix_articles_source", "source_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    url: Mapped[str] = mapped_column(Text)  # canonical URL where it was first seen
+    title: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)
+    published: Mapped[str | None] = mapped_column(String(32))  # ISO 8601 date or datetime
+    language: Mapped[str | None] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    site_name: Mapped[str | None] = mapped_column(Text)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
+    page_id: Mapped[int | None] = mapped_column(ForeignKey("pages.id"))
+    relevance: Mapped[float]
+    countries: Mapped[list[str]] = mapped_column(default=list)
+    themes: Mapped[list[str]] = mapped_column(default=list)
+    topic_version: Mapped[str | None] = mapped_column(String(32))
+    extractor: Mapped[str | None] = mapped_column(String(64))
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    first_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
+
+    source: Mapped[Source | None] = relationship()
+    sightings: Mapped[list[Sighting]] = relationship(
+        back_populates="article", order_by="Sighting.first_seen_at"
+    )
+
+
+class Sighting(Base):
+    __tablename__ = "sightings"
+    __table_args__ = (
+        UniqueConstraint("article_id", "url", name="uq_sightings_article_url"),
+        Index("ix_sightings_page", "page_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"))
+    snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id"))
+    url: Mapped[str] = mapped_column(Text)  # the URL it was reached at, before canonicalisation
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    first_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
+    last_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
+    times_seen: Mapped[int] = mapped_column(default=1)
+
+    article: Mapped[Article] = relationship(back_populates="sightings")
+    page: Mapped[Page] = relationship()
