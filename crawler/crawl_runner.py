@@ -1,0 +1,80 @@
+"""Run one crawl of the `seeds` spider in this process and report how it went.
+
+Used by `silkroad crawl` and `silkroad demo`. Scrapy's reactor cannot be
+restarted, so this runs once per process (the scheduler starts a child
+process per crawl).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from crawler.seeds import load_seeds
+from storage.engine import make_engine, resolve_db_url
+from storage.migrate import upgrade
+
+
+@dataclass(frozen=True)
+class CrawlReport:
+    run_id: int | None
+    outcome: str
+    close_reason: str
+    stats: dict[str, Any]
+
+    def count(self, key: str) -> int:
+        return int(self.stats.get(f"silkroad/{key}", 0) or 0)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+
+def crawl_settings(
+    *,
+    seeds_file: str,
+    db_url: str | None,
+    max_pages: int | None = None,
+    depth: int | None = None,
+    overrides: Mapping[str, str] | None = None,
+) -> Any:
+    """Project settings plus the command line's choices; -s overrides win last."""
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    from scrapy.utils.project import get_project_settings
+
+    settings = get_project_settings()
+    settings.set("SEEDS_FILE", seeds_file, priority="cmdline")
+    settings.set("SILKROAD_DB", resolve_db_url(db_url), priority="cmdline")
+    if max_pages is not None:
+        settings.set("CLOSESPIDER_PAGECOUNT", max_pages, priority="cmdline")
+    if depth is not None:
+        settings.set("DEPTH_LIMIT", depth, priority="cmdline")
+    for name, value in (overrides or {}).items():
+        settings.set(name, value, priority="cmdline")
+    return settings
+
+
+def run_crawl(settings: Any, *, on_start: Callable[[Any], None] | None = None) -> CrawlReport:
+    """Validate inputs (one-line errors), migrate, crawl to completion, return the report."""
+    load_seeds(settings.get("SEEDS_FILE"))
+    engine = make_engine(settings.get("SILKROAD_DB"))
+    upgrade(engine)
+    engine.dispose()
+
+    from scrapy.crawler import CrawlerProcess
+
+    process = CrawlerProcess(settings, install_root_handler=True)
+    crawler = process.create_crawler("seeds")
+    if on_start is not None:
+        on_start(crawler)
+    process.crawl(crawler)
+    process.start()
+    stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
+    return CrawlReport(
+        run_id=stats.get("silkroad/run_id"),
+        outcome=str(stats.get("silkroad/outcome", "failed")),
+        close_reason=str(stats.get("finish_reason", "unknown")),
+        stats=stats,
+    )

@@ -1,0 +1,122 @@
+"""Articles as the outside world sees them: the JSON / CSV record and its filters.
+
+The record's fields are a public interface (DESIGN.md §4): add, never rename.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, exists, func, literal_column, select
+from sqlalchemy.orm import Session
+
+from crawler.errors import UsageError
+from crawler.timeutil import isoformat_utc
+from storage.models import Article, Sighting, Source
+
+RECORD_FIELDS = (
+    "id", "url", "urls", "title", "author", "published", "language", "source", "text",
+    "content_hash", "relevance", "countries", "themes", "first_seen", "last_seen",
+    "duplicate_of",
+)
+
+
+@dataclass(frozen=True)
+class ArticleFilter:
+    """The filters shared by search and export."""
+
+    language: str | None = None
+    country: str | None = None
+    theme: str | None = None
+    source: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+    def apply(self, query: Select[Any]) -> Select[Any]:
+        if self.language:
+            query = query.where(Article.language == self.language.lower())
+        if self.country:
+            query = query.where(_json_contains(Article.countries, self.country.upper()))
+        if self.theme:
+            query = query.where(_json_contains(Article.themes, self.theme.lower()))
+        if self.source:
+            query = query.where(
+                Article.source_id.in_(select(Source.id).where(Source.name == self.source))
+            )
+        # Filter on the publication date when known, else on when we first saw it.
+        when = func.coalesce(func.substr(Article.published, 1, 10),
+                             func.strftime("%Y-%m-%d", Article.first_seen_at))
+        if self.since:
+            query = query.where(when >= self.since.isoformat())
+        if self.until:
+            query = query.where(when <= self.until.isoformat())
+        return query
+
+
+def _json_contains(column: Any, value: str) -> Any:
+    each = func.json_each(column).table_valued("value")
+    return exists(select(literal_column("1")).select_from(each).where(each.c.value == value))
+
+
+def urls_subquery() -> Any:
+    return (
+        select(func.json_group_array(Sighting.url))
+        .where(Sighting.article_id == Article.id)
+        .scalar_subquery()
+    )
+
+
+def record_query(filters: ArticleFilter | None = None) -> Select[Any]:
+    query = (
+        select(Article, Source.name, urls_subquery())
+        .outerjoin(Source, Article.source_id == Source.id)
+        .order_by(Article.id)
+    )
+    return (filters or ArticleFilter()).apply(query)
+
+
+def to_record(article: Article, source: str | None, urls_json: str | list[str] | None) -> dict[str, Any]:
+    urls = json.loads(urls_json) if isinstance(urls_json, str) else list(urls_json or [])
+    if article.url not in urls:
+        urls.insert(0, article.url)
+    return {
+        "id": article.id,
+        "url": article.url,
+        "urls": urls,
+        "title": article.title,
+        "author": article.author,
+        "published": article.published,
+        "language": article.language,
+        "source": source,
+        "text": article.text,
+        "content_hash": article.content_hash,
+        "relevance": article.relevance,
+        "countries": list(article.countries or []),
+        "themes": list(article.themes or []),
+        "first_seen": isoformat_utc(article.first_seen_at),
+        "last_seen": isoformat_utc(article.last_seen_at),
+        "duplicate_of": article.duplicate_of,
+    }
+
+
+def iter_records(
+    session: Session, filters: ArticleFilter | None = None, *, batch: int = 500
+) -> Iterator[dict[str, Any]]:
+    """Stream every matching article as a record, in id order, in constant memory."""
+    result = session.execute(record_query(filters).execution_options(yield_per=batch))
+    for article, source, urls in result:
+        yield to_record(article, source, urls)
+        session.expunge(article)
+
+
+def parse_day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise UsageError(f"not a date (want YYYY-MM-DD): {value!r}") from None
