@@ -1,0 +1,114 @@
+"""The storage write API on a real, migrated SQLite file."""
+
+from __future__ import annotations
+
+import zlib
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crawler.fingerprint import content_hash
+from storage.archive import ArticleRecord, FetchRecord, record_fetch, start_run
+from storage.models import Article, Page, Sighting, Snapshot
+from storage.records import ArticleFilter, iter_records, parse_day
+
+TEXT = "China and Kazakhstan opened a new rail freight route through Khorgos this week."
+
+
+def fetch(url: str, body: bytes, when: str = "2026-01-01T10:00:00", **kw: object) -> FetchRecord:
+    return FetchRecord(
+        page_url=url, url=url, final_url=url, status=200,
+        headers={"Content-Type": ["text/html"], "ETag": ['"v1"']}, body=body,
+        fetched_at=datetime.fromisoformat(when), source=str(kw.get("source", "Steppe")),
+    )
+
+
+def article(text: str = TEXT, **kw: object) -> ArticleRecord:
+    return ArticleRecord(content_hash=content_hash(text), text=text, relevance=0.9,
+                         title="Rail route", language="en", countries=("CN", "KZ"),
+                         themes=("transport",), **kw)  # type: ignore[arg-type]
+
+
+def count(session: Session, model: type) -> int:
+    return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_new_page_new_article(session: Session) -> None:
+    with session.begin():
+        run = start_run(session, trigger="manual")
+        result = record_fetch(session, fetch("http://a/1", b"<p>1</p>"), article(),
+                              run_id=run.id, outcome="article")
+    assert (result.page_state, result.article_state) == ("new", "new")
+    snap = session.scalars(select(Snapshot)).one()
+    assert zlib.decompress(snap.body) == b"<p>1</p>" and snap.run_id == run.id
+    assert snap.headers["ETag"] == ['"v1"']
+    page = session.scalars(select(Page)).one()
+    assert page.etag == '"v1"' and page.last_snapshot_id == snap.id
+
+
+def test_same_text_at_two_urls_is_one_article_two_sightings(session: Session) -> None:
+    with session.begin():
+        record_fetch(session, fetch("http://a/1", b"<p>a</p>"), article(), run_id=None,
+                     outcome="article")
+        second = record_fetch(session, fetch("http://b/9", b"<div>b</div>", source="Other"),
+                              article(), run_id=None, outcome="article")
+    assert second.article_state == "duplicate"
+    assert count(session, Article) == 1
+    assert sorted(session.scalars(select(Sighting.url))) == ["http://a/1", "http://b/9"]
+    [record] = list(iter_records(session))
+    assert record["urls"] == ["http://a/1", "http://b/9"]
+    assert record["url"] == "http://a/1" and record["source"] == "Steppe"
+
+
+def test_unchanged_body_is_a_revisit_without_new_snapshot(session: Session) -> None:
+    with session.begin():
+        record_fetch(session, fetch("http://a/1", b"same"), article(), run_id=None, outcome="article")
+        again = record_fetch(session, fetch("http://a/1", b"same", "2026-01-02T10:00:00"), article(),
+                             run_id=None, outcome="article")
+    assert (again.page_state, again.article_state) == ("unchanged", "duplicate")
+    assert count(session, Snapshot) == 1 and count(session, Article) == 1
+    sighting = session.scalars(select(Sighting)).one()
+    assert sighting.times_seen == 2 and sighting.last_seen_at == datetime(2026, 1, 2, 10)
+
+
+def test_changed_text_is_a_new_version_and_old_kept(session: Session) -> None:
+    with session.begin():
+        record_fetch(session, fetch("http://a/1", b"v1"), article(), run_id=None, outcome="article")
+        changed = record_fetch(session, fetch("http://a/1", b"v2", "2026-01-03T00:00:00"),
+                               article(TEXT + " Updated."), run_id=None, outcome="article")
+    assert (changed.page_state, changed.article_state) == ("changed", "new")
+    assert count(session, Snapshot) == 2 and count(session, Article) == 2
+    texts = session.scalars(select(Article.text).order_by(Article.id)).all()
+    assert texts == [TEXT, TEXT + " Updated."]
+
+
+def test_off_topic_page_is_recorded_without_article(session: Session) -> None:
+    with session.begin():
+        result = record_fetch(session, fetch("http://a/sport", b"<p>football</p>"), None,
+                              run_id=None, outcome="off_topic")
+    assert result.article_state is None
+    assert count(session, Article) == 0
+    assert session.scalars(select(Page.last_outcome)).one() == "off_topic"
+
+
+def test_filters(session: Session) -> None:
+    with session.begin():
+        record_fetch(session, fetch("http://a/1", b"1"), article(published="2025-06-17"),
+                     run_id=None, outcome="article")
+        other = ArticleRecord(content_hash=content_hash("ru"), text="ru", relevance=0.5,
+                              language="ru", countries=("CN", "UZ"), themes=("energy",),
+                              published="2026-01-20")
+        record_fetch(session, fetch("http://c/2", b"2", source="Vestnik"), other, run_id=None,
+                     outcome="article")
+
+    def ids(**kw: object) -> list[str]:
+        return [r["language"] for r in iter_records(session, ArticleFilter(**kw))]  # type: ignore[arg-type]
+
+    assert ids(country="kz") == ["en"]
+    assert ids(country="CN") == ["en", "ru"]
+    assert ids(theme="energy") == ["ru"]
+    assert ids(language="ru") == ["ru"]
+    assert ids(source="Vestnik") == ["ru"]
+    assert ids(since=parse_day("2026-01-01")) == ["ru"]
+    assert ids(until=parse_day("2025-12-31")) == ["en"]
