@@ -21,6 +21,8 @@ class PageItem:
     language_hint: str | None = None
     discovered_via: str | None = None
     depth: int = 0
+    previous_digest: str | None = None  # body digest of the page's last snapshot, if any
+    revisit: bool = False  # same bytes as the last snapshot: nothing to analyse
     analysis: Any = None  # crawler.page_analysis.PageAnalysis, set by AnalysePipeline
     extra: dict[str, Any] = field(default_factory=dict)
 

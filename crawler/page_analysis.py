@@ -28,6 +28,7 @@ class PageAnalysis:
     encoding: str
     article: ArticleRecord | None = None  # set for articles and off-topic pages alike
     title: str | None = None
+    canonical_url: str | None = None  # as the page declares it (rel=canonical / og:url)
 
     @property
     def keep(self) -> bool:
@@ -71,4 +72,5 @@ def analyse_page(
         extractor=EXTRACTOR_VERSION,
     )
     outcome = ARCHIVABLE if verdict.keep else OFF_TOPIC
-    return PageAnalysis(outcome, decoded.encoding, record, extracted.title)
+    return PageAnalysis(outcome, decoded.encoding, record, extracted.title,
+                        extracted.canonical_url)

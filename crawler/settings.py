@@ -58,6 +58,12 @@ REMOTE_CONTROL_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 COOKIES_ENABLED = False
 
+HTTPERROR_ALLOWED_CODES = [304]  # a conditional re-crawl's "not modified" is a revisit
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.conditional.ConditionalGetMiddleware": 560,
+}
+
 ITEM_PIPELINES = {
     "crawler.pipelines.analyse.AnalysePipeline": 100,
     "crawler.pipelines.archive.ArchivePipeline": 800,

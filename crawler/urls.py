@@ -74,3 +74,21 @@ def canonical_url(url: str) -> str:
         parts = parts._replace(query=urlencode(query))
     url = urlunsplit(parts._replace(fragment=""))
     return canonicalize_url(url, keep_fragments=False)
+
+
+def page_identity(final_url: str, declared_canonical: str | None) -> str:
+    """The URL a page is stored under: its declared canonical (rel=canonical / og:url)
+    when that stays on the same host, else the canonical form of where we got it.
+
+    A canonical pointing at the site's root from a deeper page is a CMS bug, not
+    a statement that every article is the home page: it is ignored.
+    """
+    fetched = canonical_url(final_url)
+    if not declared_canonical or not is_http_url(declared_canonical):
+        return fetched
+    declared = canonical_url(declared_canonical)
+    if host_key(declared) != host_key(fetched):
+        return fetched
+    if urlsplit(declared).path in ("", "/") and urlsplit(fetched).path not in ("", "/"):
+        return fetched
+    return declared

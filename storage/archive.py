@@ -19,6 +19,9 @@ from crawler.timeutil import utcnow
 from storage.models import Article, CrawlRun, Page, Sighting, Snapshot, Source
 
 
+REVISIT = "revisit"  # outcome of a fetch whose bytes equal the last snapshot (or a 304)
+
+
 @dataclass(frozen=True)
 class FetchRecord:
     """One HTTP response as the crawler saw it."""
@@ -63,7 +66,7 @@ class ArticleRecord:
 @dataclass(frozen=True)
 class StoreResult:
     page_state: str  # new | changed | unchanged
-    article_state: str | None  # new | duplicate | None (no article)
+    article_state: str | None  # new | duplicate | revisit | None (no article)
     article_id: int | None = None
     snapshot_id: int | None = None
 
@@ -119,7 +122,8 @@ def record_fetch(
         page_state = "new"
     page.last_fetched_at = fetch.fetched_at
     page.last_status = fetch.status
-    page.last_outcome = outcome
+    if outcome != REVISIT:
+        page.last_outcome = outcome
     if fetch.status != 304:
         page.etag = fetch.header("ETag")
         page.last_modified = fetch.header("Last-Modified")
@@ -150,6 +154,9 @@ def record_fetch(
             page.last_digest = digest
             page.last_snapshot_id = snapshot_id
 
+    if outcome == REVISIT and page_state == "unchanged":
+        article_id = _refresh_page_sightings(session, page, fetch, run_id)
+        return StoreResult(page_state, REVISIT if article_id else None, article_id, snapshot_id)
     if article is None:
         return StoreResult(page_state, None, snapshot_id=snapshot_id)
 
@@ -184,6 +191,24 @@ def record_fetch(
         article_state = "duplicate"
     _record_sighting(session, existing.id, page.id, snapshot_id, fetch, run_id)
     return StoreResult(page_state, article_state, existing.id, snapshot_id)
+
+
+def _refresh_page_sightings(
+    session: Session, page: Page, fetch: FetchRecord, run_id: int | None
+) -> int | None:
+    """A revisit of an unchanged page: the article of its last snapshot was seen again."""
+    if page.last_snapshot_id is None:
+        return None
+    article_id = session.scalar(
+        select(Sighting.article_id).where(Sighting.snapshot_id == page.last_snapshot_id).limit(1)
+    )
+    if article_id is None:
+        return None
+    article = session.get(Article, article_id)
+    if article is not None:
+        article.last_seen_at = max(article.last_seen_at, fetch.fetched_at)
+    _record_sighting(session, article_id, page.id, page.last_snapshot_id, fetch, run_id)
+    return article_id
 
 
 def _record_sighting(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.urls import canonical_url, host_key, in_scope, is_http_url
+from crawler.urls import canonical_url, host_key, in_scope, is_http_url, page_identity
 
 
 @pytest.mark.parametrize(
@@ -47,3 +47,20 @@ def test_host_key_keeps_non_default_ports() -> None:
 @pytest.mark.parametrize("url", ["data:text/html,hi", "http://", "not a url", "//x/y"])
 def test_non_http_urls(url: str) -> None:
     assert not is_http_url(url)
+
+
+@pytest.mark.parametrize(
+    ("final", "declared", "identity"),
+    [
+        ("https://news.cgtn.com/news/x/p.html", "https://news.cgtn.com/news/x/index.html",
+         "https://news.cgtn.com/news/x/index.html"),
+        ("https://news.cgtn.com/news/x/share_amp.html?utm_source=tw",
+         "https://news.cgtn.com/news/x/index.html", "https://news.cgtn.com/news/x/index.html"),
+        ("https://a.com/story?id=1", "https://other.com/story", "https://a.com/story?id=1"),
+        ("https://a.com/2025/06/story.html", "https://a.com/", "https://a.com/2025/06/story.html"),
+        ("https://a.com/story#x", None, "https://a.com/story"),
+        ("https://a.com/story", "javascript:void(0)", "https://a.com/story"),
+    ],
+)
+def test_page_identity(final: str, declared: str | None, identity: str) -> None:
+    assert page_identity(final, declared) == identity

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from crawler.extraction_pool import ExtractionPool
+from crawler.fingerprint import body_digest
 from crawler.items import PageItem
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,10 @@ class AnalysePipeline:
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, PageItem) or item.body is None:
             return item
+        if item.previous_digest is not None and body_digest(item.body) == item.previous_digest:
+            self.stats.inc_value("silkroad/revisits_same_digest")
+            item.revisit = True
+            return item  # unchanged bytes: nothing new to analyse
         content_type = next(
             (v[0] for k, v in item.headers.items() if k.lower() == "content-type" and v), None
         )

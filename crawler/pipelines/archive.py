@@ -19,8 +19,8 @@ from scrapy.exceptions import DropItem
 
 from crawler.items import PageItem
 from crawler.page_analysis import ARCHIVABLE, NO_ARTICLE, OFF_TOPIC
-from crawler.urls import canonical_url
-from storage.archive import FetchRecord, SourceCache, StoreResult, finish_run, record_fetch, start_run
+from crawler.urls import canonical_url, page_identity
+from storage.archive import REVISIT, FetchRecord, SourceCache, StoreResult, finish_run, record_fetch, start_run
 from storage.engine import make_engine, resolve_db_url, session_factory
 from storage.migrate import upgrade
 
@@ -39,6 +39,10 @@ class Duplicate(DropItem):
     """An article already in the archive: recorded as a new sighting."""
 
 
+class Revisit(DropItem):
+    """A page unchanged since its last snapshot (304 or same bytes): sighting refreshed."""
+
+
 @dataclass
 class _Pending:
     item: PageItem
@@ -51,6 +55,7 @@ COUNTED_STATS = {
     "duplicates": "silkroad/duplicates",
     "off_topic": "silkroad/off_topic",
     "no_article": "silkroad/no_article",
+    "revisits": "silkroad/revisits",
     "new_pages": "silkroad/pages_new",
     "changed_pages": "silkroad/pages_changed",
     "unchanged_pages": "silkroad/pages_unchanged",
@@ -155,6 +160,8 @@ class ArchivePipeline:
                 "language": analysis.article.language,
                 "countries": list(analysis.article.countries),
             }
+        if result.article_state == REVISIT:
+            raise Revisit(f"unchanged since the last crawl: {item.url}")
         if result.article_state == "duplicate":
             raise Duplicate(f"already archived as article {result.article_id}: {item.url}")
         if analysis is not None and analysis.outcome == OFF_TOPIC:
@@ -192,9 +199,8 @@ class ArchivePipeline:
 
     def _write_one(self, session: Any, item: PageItem) -> StoreResult:
         analysis = item.analysis
-        outcome = "error" if analysis is None else analysis.outcome
         fetch = FetchRecord(
-            page_url=canonical_url(item.final_url),
+            page_url=page_identity(item.final_url, analysis.canonical_url if analysis else None),
             url=item.url,
             final_url=item.final_url,
             status=item.status,
@@ -206,6 +212,8 @@ class ArchivePipeline:
             encoding=None if analysis is None else analysis.encoding,
         )
         article = analysis.article if analysis is not None and analysis.outcome == ARCHIVABLE else None
+        outcome = analysis.outcome if analysis is not None else (
+            REVISIT if item.body is None or item.revisit else "error")
         return record_fetch(session, fetch, article, run_id=self.run_id, outcome=outcome,
                             sources=self._sources)
 
@@ -220,6 +228,8 @@ class ArchivePipeline:
             inc(f"{per_source}/archived")
         elif result.article_state == "duplicate":
             inc("silkroad/duplicates")
+        elif result.article_state == REVISIT:
+            inc("silkroad/revisits")
         elif item.analysis is not None and item.analysis.outcome == OFF_TOPIC:
             inc("silkroad/off_topic")
         elif item.analysis is not None and item.analysis.outcome == NO_ARTICLE:

@@ -87,7 +87,7 @@ class SeedsSpider(scrapy.Spider):
             errback=self.on_error,
             priority=priority,
             cb_kwargs={"source_name": source.name, "via": via},
-            meta={"reached_as": url},
+            meta={"reached_as": url, "silkroad_page": callback == self.parse_page},
         )
 
     def source_for(self, url: str, default: str) -> Source | None:
@@ -104,6 +104,10 @@ class SeedsSpider(scrapy.Spider):
     # -- callbacks -------------------------------------------------------------
 
     def parse_page(self, response: Response, source_name: str, via: str) -> Iterator[Any]:
+        source = self.seeds.source(source_name)  # type: ignore[union-attr]
+        if response.status == 304:
+            yield self._page_item(response, source, via, body=None)
+            return
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
         if is_feed_type(content_type) or (
             "xml" in content_type and looks_like_feed(response.body)
@@ -115,11 +119,12 @@ class SeedsSpider(scrapy.Spider):
         ):
             self.crawler.stats.inc_value("silkroad/skipped_not_html")
             return
-        source = self.seeds.source(source_name)  # type: ignore[union-attr]
-        yield self._page_item(response, source, via)
+        yield self._page_item(response, source, via, body=response.body)
         yield from self._follow_links(response, source)
 
-    def _page_item(self, response: Response, source: Source, via: str) -> PageItem:
+    def _page_item(
+        self, response: Response, source: Source, via: str, body: bytes | None
+    ) -> PageItem:
         return PageItem(
             url=response.meta.get("reached_as", response.request.url),
             final_url=response.url,
@@ -128,12 +133,13 @@ class SeedsSpider(scrapy.Spider):
                 k.decode("latin-1"): [v.decode("latin-1") for v in vs]
                 for k, vs in response.headers.items()
             },
-            body=response.body,
+            body=body,
             fetched_at=utcnow(),
             source=source.name,
             language_hint=source.language,
             discovered_via=via,
             depth=response.meta.get("depth", 0),
+            previous_digest=response.meta.get("silkroad_last_digest"),
         )
 
     def _follow_links(self, response: TextResponse, source: Source) -> Iterator[scrapy.Request]:
