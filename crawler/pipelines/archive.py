@@ -39,6 +39,10 @@ class Duplicate(DropItem):
     """An article already in the archive: recorded as a new sighting."""
 
 
+class AnalysisFailed(DropItem):
+    """Extraction raised: the raw page is archived, the error logged and counted."""
+
+
 class Revisit(DropItem):
     """A page unchanged since its last snapshot (304 or same bytes): sighting refreshed."""
 
@@ -160,11 +164,13 @@ class ArchivePipeline:
                 "language": analysis.article.language,
                 "countries": list(analysis.article.countries),
             }
-        if result.article_state == REVISIT:
+        if result.article_state == REVISIT or item.revisit or item.body is None:
             raise Revisit(f"unchanged since the last crawl: {item.url}")
         if result.article_state == "duplicate":
             raise Duplicate(f"already archived as article {result.article_id}: {item.url}")
-        if analysis is not None and analysis.outcome == OFF_TOPIC:
+        if analysis is None:
+            raise AnalysisFailed(f"kept raw for `silkroad reprocess`: {item.url}")
+        if analysis.outcome == OFF_TOPIC:
             raise OffTopic(f"off topic (score {analysis.article.relevance}): {item.url}")
         raise EmptyExtraction(f"no article text: {item.url}")
 
@@ -226,14 +232,22 @@ class ArchivePipeline:
         if result.article_state == "new":
             inc("silkroad/articles_archived")
             inc(f"{per_source}/archived")
+            if not item.analysis.article.published:
+                inc(f"{per_source}/undated")
         elif result.article_state == "duplicate":
             inc("silkroad/duplicates")
+            inc(f"{per_source}/duplicates")
         elif result.article_state == REVISIT:
             inc("silkroad/revisits")
-        elif item.analysis is not None and item.analysis.outcome == OFF_TOPIC:
+        elif item.analysis is None:
+            if item.body is not None and not item.revisit:
+                inc(f"{per_source}/analysis_errors")
+        elif item.analysis.outcome == OFF_TOPIC:
             inc("silkroad/off_topic")
-        elif item.analysis is not None and item.analysis.outcome == NO_ARTICLE:
+            inc(f"{per_source}/off_topic")
+        elif item.analysis.outcome == NO_ARTICLE:
             inc("silkroad/no_article")
+            inc(f"{per_source}/no_article")
 
 
 def run_outcome(close_reason: str, store_errors: int) -> str:

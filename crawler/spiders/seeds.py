@@ -49,7 +49,6 @@ class SeedsSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         path = spider._seeds_file_arg or crawler.settings.get("SEEDS_FILE") or DEFAULT_SEEDS_FILE
         spider.seeds = load_seeds(path)
-        spider.user_agent = crawler.settings.get("USER_AGENT")
         return spider
 
     @property
