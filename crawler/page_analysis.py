@@ -7,12 +7,13 @@ the same in the crawl's worker processes and offline.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from crawler.decoding import decode_html
 from crawler.extraction import EXTRACTOR_VERSION, extract_article
 from crawler.fingerprint import content_hash
+from crawler.near_duplicates import signature
 from crawler.topic import TopicProfile
 from storage.archive import ArticleRecord
 
@@ -72,5 +73,7 @@ def analyse_page(
         extractor=EXTRACTOR_VERSION,
     )
     outcome = ARCHIVABLE if verdict.keep else OFF_TOPIC
+    if verdict.keep:
+        record = replace(record, minhash=signature(extracted.text))
     return PageAnalysis(outcome, decoded.encoding, record, extracted.title,
                         extracted.canonical_url)

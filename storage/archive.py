@@ -11,12 +11,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from crawler.fingerprint import body_digest
+from crawler.near_duplicates import SIMILARITY_THRESHOLD, band_keys, similarity
 from crawler.timeutil import utcnow
-from storage.models import Article, CrawlRun, Page, Sighting, Snapshot, Source
+from storage.models import (
+    Article,
+    ArticleBand,
+    CrawlRun,
+    Fetch,
+    Page,
+    Sighting,
+    Snapshot,
+    Source,
+)
+from storage.search_index import index_article
 
 
 REVISIT = "revisit"  # outcome of a fetch whose bytes equal the last snapshot (or a 304)
@@ -61,6 +72,7 @@ class ArticleRecord:
     themes: tuple[str, ...] = ()
     topic_version: str | None = None
     extractor: str | None = None
+    minhash: bytes | None = None  # crawler.near_duplicates.signature of the text
 
 
 @dataclass(frozen=True)
@@ -156,8 +168,11 @@ def record_fetch(
 
     if outcome == REVISIT and page_state == "unchanged":
         article_id = _refresh_page_sightings(session, page, fetch, run_id)
+        _log_fetch(session, page, fetch, run_id, snapshot_id, outcome, revisit=True)
         return StoreResult(page_state, REVISIT if article_id else None, article_id, snapshot_id)
     if article is None:
+        _log_fetch(session, page, fetch, run_id, snapshot_id, outcome,
+                   revisit=page_state == "unchanged")
         return StoreResult(page_state, None, snapshot_id=snapshot_id)
 
     existing = session.scalar(select(Article).where(Article.content_hash == article.content_hash))
@@ -182,15 +197,67 @@ def record_fetch(
             first_seen_at=fetch.fetched_at,
             last_seen_at=fetch.fetched_at,
             first_run_id=run_id,
+            minhash=article.minhash,
         )
         session.add(existing)
         session.flush()
+        index_article(session, existing)
+        if article.minhash is not None:
+            link_near_duplicate(session, existing)
         article_state = "new"
     else:
         existing.last_seen_at = max(existing.last_seen_at, fetch.fetched_at)
         article_state = "duplicate"
     _record_sighting(session, existing.id, page.id, snapshot_id, fetch, run_id)
+    _log_fetch(session, page, fetch, run_id, snapshot_id, outcome, revisit=False)
     return StoreResult(page_state, article_state, existing.id, snapshot_id)
+
+
+def _log_fetch(
+    session: Session,
+    page: Page,
+    fetch: FetchRecord,
+    run_id: int | None,
+    snapshot_id: int | None,
+    outcome: str,
+    *,
+    revisit: bool,
+) -> None:
+    session.add(
+        Fetch(page_id=page.id, run_id=run_id, fetched_at=fetch.fetched_at, url=fetch.final_url,
+              status=fetch.status, snapshot_id=snapshot_id, revisit=revisit, outcome=outcome)
+    )
+
+
+def link_near_duplicate(session: Session, article: Article) -> None:
+    """Link a new article to the earliest article it nearly repeats, and index its bands.
+
+    Candidates share at least one LSH band; the estimated similarity decides.
+    """
+    assert article.minhash is not None
+    keys = band_keys(article.minhash)
+    candidates = session.execute(
+        select(ArticleBand.article_id, func.count())
+        .where(tuple_(ArticleBand.band, ArticleBand.bucket).in_(keys))
+        .where(ArticleBand.article_id != article.id)
+        .group_by(ArticleBand.article_id)
+        .order_by(func.count().desc(), ArticleBand.article_id)
+        .limit(20)
+    ).all()
+    best: tuple[float, int] | None = None
+    for candidate_id, _shared in candidates:
+        other = session.get(Article, candidate_id)
+        if other is None or other.minhash is None:
+            continue
+        score = similarity(article.minhash, other.minhash)
+        if score >= SIMILARITY_THRESHOLD and (best is None or score > best[0]):
+            best = (score, other.duplicate_of or other.id)
+    if best is not None:
+        article.similarity = round(best[0], 4)
+        article.duplicate_of = best[1]
+    session.add_all(
+        ArticleBand(band=band, bucket=bucket, article_id=article.id) for band, bucket in keys
+    )
 
 
 def _refresh_page_sightings(

@@ -137,11 +137,44 @@ class Article(Base):
     last_seen_at: Mapped[datetime]
     first_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
+    similarity: Mapped[float | None]  # estimated Jaccard with `duplicate_of`
+    minhash: Mapped[bytes | None] = mapped_column(LargeBinary)  # crawler.near_duplicates
 
     source: Mapped[Source | None] = relationship()
     sightings: Mapped[list[Sighting]] = relationship(
         back_populates="article", order_by="Sighting.first_seen_at"
     )
+
+
+class ArticleBand(Base):
+    """LSH buckets of article signatures: near-duplicate candidates by index lookup."""
+
+    __tablename__ = "article_bands"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    band: Mapped[int] = mapped_column(primary_key=True)
+    bucket: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Fetch(Base):
+    """Every successful fetch of a page, including revisits that stored no snapshot:
+    the archive's log of when each page was seen (and the source of WARC revisit records)."""
+
+    __tablename__ = "fetches"
+    __table_args__ = (Index("ix_fetches_page", "page_id", "fetched_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
+    fetched_at: Mapped[datetime]
+    url: Mapped[str] = mapped_column(Text)
+    status: Mapped[int]
+    snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id"))
+    revisit: Mapped[bool] = mapped_column(default=False)
+    outcome: Mapped[str | None] = mapped_column(String(16))
 
 
 class Sighting(Base):

@@ -112,3 +112,38 @@ def test_filters(session: Session) -> None:
     assert ids(source="Vestnik") == ["ru"]
     assert ids(since=parse_day("2026-01-01")) == ["ru"]
     assert ids(until=parse_day("2025-12-31")) == ["en"]
+
+
+def test_near_duplicate_repost_links_to_original(session: Session) -> None:
+    from crawler.near_duplicates import signature
+
+    paragraphs = [
+        f"Paragraph {i}: officials from China and Uzbekistan discussed freight volumes, "
+        f"customs rules and the schedule of the new railway section number {i} near Osh."
+        for i in range(10)
+    ]
+    original = " ".join(paragraphs)
+    edited = " ".join(paragraphs[:4] + ["A rewritten paragraph about something else."]
+                      + paragraphs[5:]) + " Reporting by our correspondent."
+    unrelated = "The weather in Almaty stayed warm and dry for the whole of the week, forecasters said."
+    with session.begin():
+        for url, text in (("http://a/1", original), ("http://b/1", edited), ("http://c/1", unrelated)):
+            record_fetch(session, fetch(url, text.encode()),
+                         article(text, minhash=signature(text)), run_id=None, outcome="article")
+    rows = session.execute(select(Article.url, Article.duplicate_of, Article.similarity)
+                           .order_by(Article.id)).all()
+    assert rows[0].duplicate_of is None
+    assert rows[1].duplicate_of == 1 and rows[1].similarity >= 0.6
+    assert rows[2].duplicate_of is None
+
+
+def test_every_fetch_is_logged(session: Session) -> None:
+    from storage.models import Fetch
+
+    with session.begin():
+        record_fetch(session, fetch("http://a/1", b"x"), article(), run_id=None, outcome="article")
+        record_fetch(session, fetch("http://a/1", b"x", "2026-01-02T00:00:00"), None, run_id=None,
+                     outcome="revisit")
+    logged = session.execute(select(Fetch.revisit, Fetch.snapshot_id).order_by(Fetch.id)).all()
+    assert [r.revisit for r in logged] == [False, True]
+    assert logged[0].snapshot_id == logged[1].snapshot_id is not None
