@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from crawler.fingerprint import body_digest
@@ -257,6 +257,16 @@ def link_near_duplicate(session: Session, article: Article) -> None:
         article.duplicate_of = best[1]
     session.add_all(
         ArticleBand(band=band, bucket=bucket, article_id=article.id) for band, bucket in keys
+    )
+
+
+def replace_signature(session: Session, article: Article, minhash: bytes) -> None:
+    """A re-extracted article gets its new signature and LSH bands."""
+    session.execute(delete(ArticleBand).where(ArticleBand.article_id == article.id))
+    article.minhash = minhash
+    session.add_all(
+        ArticleBand(band=band, bucket=bucket, article_id=article.id)
+        for band, bucket in band_keys(minhash)
     )
 
 

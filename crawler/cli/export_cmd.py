@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from crawler.cli.common import console, db_option, err_console, open_archive
 from crawler.errors import UsageError
 from storage.records import RECORD_FIELDS, ArticleFilter, iter_records, parse_day
+from storage.warc_export import write_warc
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -70,8 +71,10 @@ def output_stream(path: str | None) -> Iterator[IO[str]]:
 
 
 @click.command("export")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
-              show_default=True, help="Output format.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "warc"]), default="jsonl",
+              show_default=True,
+              help="jsonl/csv: one record per article; warc: every stored response and "
+                   "revisit as WARC 1.1 (needs --output, filters do not apply).")
 @click.option("--output", "-o", metavar="PATH", help="Write here instead of stdout.")
 @filter_options
 @db_option
@@ -87,7 +90,11 @@ def export(fmt: str, output: str | None, lang: str | None, country: str | None,
     Example:
       silkroad export --format jsonl --output archive.jsonl
       silkroad export --format csv --country KZ --since 2025-01-01 > kz.csv
+      silkroad export --format warc --output archive.warc.gz
     """
+    if fmt == "warc":
+        export_warc(db, output)
+        return
     filters = make_filter(lang, country, theme, source, since, until)
     engine = open_archive(db, readonly=True)
     count = 0
@@ -107,6 +114,22 @@ def export(fmt: str, output: str | None, lang: str | None, country: str | None,
         console.print(f"Exported {count} article(s) to {output}.")
     else:
         err_console.print(f"Exported {count} article(s).", style="dim")
+
+
+def export_warc(db: str | None, output: str | None) -> None:
+    if output in (None, "-"):
+        raise UsageError("--format warc writes a binary file: give --output FILE.warc.gz")
+    target = Path(output)  # type: ignore[arg-type]
+    if not target.parent.is_dir():
+        raise UsageError(f"folder {target.parent} does not exist")
+    engine = open_archive(db, readonly=True)
+    partial = target.with_name(target.name + ".part")
+    with Session(engine) as session, partial.open("wb") as stream:
+        counts = write_warc(session, stream, filename=target.name)
+    partial.replace(target)
+    engine.dispose()
+    console.print(f"Wrote {target}: {counts['response']} response and "
+                  f"{counts['revisit']} revisit record(s).")
 
 
 def register(cli: click.Group) -> None:

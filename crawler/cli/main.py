@@ -9,7 +9,16 @@ from typing import Any
 import click
 
 from crawler import __version__
-from crawler.cli import crawl_cmd, db_cmd, demo_cmd, export_cmd
+from crawler.cli import (
+    archive_cmd,
+    browse_cmd,
+    crawl_cmd,
+    db_cmd,
+    demo_cmd,
+    export_cmd,
+    schedule_cmd,
+    search_cmd,
+)
 from crawler.cli.common import err_console
 from crawler.errors import SilkroadError
 
@@ -44,5 +53,7 @@ def cli(verbose: bool) -> None:
     )
 
 
-for module in (crawl_cmd, demo_cmd, export_cmd, db_cmd):
+for module in (
+    crawl_cmd, demo_cmd, export_cmd, archive_cmd, db_cmd, schedule_cmd, search_cmd, browse_cmd
+):
     module.register(cli)

@@ -1,0 +1,82 @@
+"""`silkroad import-warc` and `silkroad reprocess`: fill or refresh the archive offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
+from crawler.cli.common import console, db_option, open_archive
+from crawler.reprocess import reprocess as reprocess_archive
+from crawler.warc_import import import_warcs
+from storage.engine import session_factory
+from storage.records import parse_day
+
+
+def _progress(total: int | None = None) -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                    MofNCompleteColumn(), console=console, transient=True,
+                    disable=not console.is_terminal)
+
+
+@click.command("import-warc")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--source", metavar="NAME",
+              help="Source name to file the pages under (default: each page's host).")
+@db_option
+def import_warc(files: tuple[Path, ...], source: str | None, db: str | None) -> None:
+    """Ingest WARC files made by other crawlers (wget --warc-file, Heritrix, Browsertrix).
+
+    Every HTML response goes through the same extract, topic filter and dedup
+    steps as a crawled page; the raw responses are kept as snapshots.
+
+    \b
+    Example:
+      silkroad import-warc crawl-2025-06.warc.gz other.warc --source "Astana Times"
+    """
+    engine = open_archive(db)
+    with _progress() as progress:
+        task = progress.add_task("importing", total=None)
+        counts = import_warcs(session_factory(engine), list(files), source=source,
+                              on_record=lambda: progress.advance(task))
+    engine.dispose()
+    console.print(
+        f"Imported {counts['responses']} HTML response(s): {counts['archived']} new article(s), "
+        f"{counts['duplicates']} duplicate(s), {counts['off_topic']} off-topic, "
+        f"{counts['no_article']} without article."
+    )
+
+
+@click.command("reprocess")
+@click.option("--since", metavar="DATE", help="Only snapshots fetched on/after YYYY-MM-DD.")
+@click.option("--source", metavar="NAME", help="Only pages of this source.")
+@db_option
+def reprocess(since: str | None, source: str | None, db: str | None) -> None:
+    """Re-extract and re-score stored snapshots offline (no network).
+
+    Run it after upgrading trafilatura or editing the topic vocabulary: articles
+    are updated in place and the search index follows. Nothing is deleted: an
+    article that no longer passes the topic filter is reported.
+
+    \b
+    Example:
+      silkroad reprocess --since 2025-06-01 --source "Gazeta.uz"
+    """
+    day = parse_day(since)
+    engine = open_archive(db)
+    with _progress() as progress:
+        task = progress.add_task("reprocessing", total=None)
+        counts = reprocess_archive(session_factory(engine), since=day, source=source,
+                                   on_page=lambda: progress.advance(task))
+    engine.dispose()
+    console.print(
+        f"Reprocessed {counts['pages']} page(s): {counts['unchanged']} unchanged, "
+        f"{counts['updated']} updated, {counts['re_extracted']} re-extracted, "
+        f"{counts['newly_archived']} newly archived, {counts['now_off_topic']} now off-topic."
+    )
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(import_warc)
+    cli.add_command(reprocess)
