@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 import tempfile
 import tomllib
-from importlib import resources
 from pathlib import Path
 
 import click
@@ -15,7 +14,7 @@ from sqlalchemy.orm import Session
 from crawler.cli.common import console, db_option
 from crawler.cli.crawl_cmd import crawl_and_report
 from crawler.crawl_runner import crawl_settings
-from crawler.loopback_web import LoopbackWeb
+from crawler.loopback_web import LoopbackWeb, demo_web_dir
 from storage.engine import make_engine, resolve_db_url
 from storage.records import iter_records
 
@@ -30,8 +29,12 @@ DEMO_SETTINGS = {
 DEMO_PORT = 48_765
 
 
-def demo_web_dir() -> Path:
-    return Path(str(resources.files("seeds") / "demo"))
+def start_demo_web(web_dir: Path) -> LoopbackWeb:
+    """On the usual port when free, so the demo's URLs stay the same from run to run."""
+    try:
+        return LoopbackWeb.from_directory(web_dir, port=DEMO_PORT).start()
+    except OSError:
+        return LoopbackWeb.from_directory(web_dir).start()
 
 
 @click.command("demo")
@@ -50,11 +53,11 @@ def demo(db: str | None) -> None:
     db_url = resolve_db_url(db)
     web_dir = demo_web_dir()
     expected = tomllib.loads((web_dir / "EXPECTED.toml").read_text(encoding="utf-8"))
-    with LoopbackWeb.from_directory(web_dir, port=DEMO_PORT) as web, \
+    with start_demo_web(web_dir) as web, \
             tempfile.TemporaryDirectory(prefix="silkroad-demo-") as tmp:
         seeds_path = Path(tmp) / "sources.toml"
         seeds_path.write_text(web.render((web_dir / "sources.toml").read_text("utf-8")), "utf-8")
-        console.print(f"Serving the demo web: "
+        console.print("Serving the demo web: "
                       + ", ".join(web.base_url(name) for name in web.site_names))
         settings = crawl_settings(seeds_file=str(seeds_path), db_url=db_url,
                                   overrides=DEMO_SETTINGS)
