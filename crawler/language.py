@@ -1,0 +1,172 @@
+"""Guess an article's language from the scripts its text is written in.
+
+The archive needs en/zh/ru reliably and the Central Asian languages roughly;
+scripts settle most of that at regex speed, without a statistical model.
+The page's ``<html lang>`` is used only where it agrees with the script,
+because CMS templates often keep one site-wide value for every language.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: How much of the text is looked at; the opening paragraphs are representative.
+SAMPLE_CHARS = 10_000
+
+#: Kana share of the CJK characters above which Han text is Japanese.
+KANA_SHARE_JAPANESE = 0.1
+
+#: Share of the Cyrillic letters that must be language-specific before the text
+#: is not Russian (so a Russian article quoting a Kazakh name stays Russian).
+SPECIFIC_LETTER_SHARE = 0.005
+
+#: Share of English function words among Latin words above which text is English.
+ENGLISH_STOPWORD_SHARE = 0.15
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff]")
+_HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+
+# Scripts that (nearly) belong to one language.
+_SINGLE_LANGUAGE_SCRIPTS = {
+    "el": re.compile(r"[\u0370-\u03ff]"),
+    "ka": re.compile(r"[\u10a0-\u10ff]"),
+    "hy": re.compile(r"[\u0530-\u058f]"),
+    "th": re.compile(r"[\u0e00-\u0e7f]"),
+    "he": re.compile(r"[\u0590-\u05ff]"),
+}
+_OTHER_SCRIPTS = re.compile(
+    r"[\u0370-\u03ff\u0530-\u058f\u0590-\u05ff\u0600-\u06ff\u0750-\u077f"
+    r"\u0900-\u0dff\u0e00-\u0e7f\u10a0-\u10ff]"
+)
+
+# Letters that Russian lacks, by the language they point to (checked in order:
+# Tatar and Bashkir share Kazakh's letters but add their own).
+_CYRILLIC_MARKERS = (
+    ("tt", re.compile(r"[җҖ]")),
+    ("ba", re.compile(r"[ҙҫҡҘҪҠ]")),
+    ("kk", re.compile(r"[әұһӘҰҺ]")),
+    ("tg", re.compile(r"[ҷӣӯҶӢӮ]")),
+    ("uz", re.compile(r"[ўҳЎҲ]")),
+    ("uk", re.compile(r"[їєґЇЄҐ]")),
+    # Mongolian shares these too; the archive's region makes Kyrgyz the better bet.
+    ("ky", re.compile(r"[ңөүҢӨҮ]")),
+)
+_KAZAKH_ALSO = re.compile(r"[қғҚҒңҢөүӨҮіІ]")
+_BELARUSIAN_I = re.compile(r"[іІ]")
+_UZBEK_ALSO = re.compile(r"[қғҚҒ]")
+
+_CYRILLIC_LANGUAGES = frozenset(
+    {"ru", "kk", "ky", "uz", "tg", "uk", "be", "bg", "sr", "mk", "mn", "tt", "ba", "cv", "az"}
+)
+# Languages whose pages are never in Latin letters (Uzbek, Kazakh, Turkmen,
+# Azerbaijani and Serbian are, so they are missing here).
+_NEVER_LATIN = frozenset(
+    {"zh", "ja", "ko", "ru", "uk", "be", "bg", "mk", "ky", "tg", "mn", "ba", "cv"}
+    | {"el", "ka", "hy", "th", "he", "ar", "fa", "ur", "ps", "ug", "hi", "bn", "ta"}
+)
+# Languages written only in CJK, Cyrillic or Latin letters: a page in another
+# script that claims one of them is mislabelled.
+_MAIN_SCRIPTS_ONLY = frozenset({"zh", "ja", "ko", "en", "fr", "de", "es", "it", "pt", "tr"}) | (
+    _CYRILLIC_LANGUAGES - {"az", "tt", "uz", "kk"}
+)
+_OLD_CODES = {"iw": "he", "in": "id", "ji": "yi"}
+
+_ENGLISH_STOPWORDS = frozenset(
+    "the a an and or but of to in on at for with by from as is are was were be been has have "
+    "had it its this that these those which who will would said not than also after".split()
+)
+
+
+def detect_language(text: str, html_lang: str | None = None, hint: str | None = None) -> str | None:
+    """ISO 639-1 code of the text's language, or None when it cannot be told."""
+    page_lang = normalise_language_tag(html_lang)
+    hint_lang = normalise_language_tag(hint)
+    sample = text[:SAMPLE_CHARS]
+
+    han = len(_HAN.findall(sample))
+    kana = len(_KANA.findall(sample))
+    hangul = len(_HANGUL.findall(sample))
+    cyrillic = len(_CYRILLIC.findall(sample))
+    latin = len(_LATIN.findall(sample))
+    other = len(_OTHER_SCRIPTS.findall(sample))
+    # One CJK character carries about as much as a short word.
+    cjk_weight = 3 * (han + kana + hangul)
+
+    main_script = max(cjk_weight, cyrillic, latin, other)
+    if main_script == 0:
+        # No letters: only the page or the source can say.
+        return page_lang or hint_lang
+    if cjk_weight == main_script:
+        return _cjk_language(han, kana, hangul, page_lang)
+    if cyrillic == main_script:
+        return _cyrillic_language(sample, cyrillic, page_lang)
+    if latin == main_script:
+        return _latin_language(sample, page_lang, hint_lang)
+    return _other_script_language(sample, page_lang, hint_lang)
+
+
+def normalise_language_tag(tag: str | None) -> str | None:
+    """Primary subtag of a BCP 47 tag or locale (``zh-Hant-TW``, ``ru_RU``), lowercased."""
+    if not tag:
+        return None
+    primary = re.split(r"[-_]", tag.strip(), maxsplit=1)[0].lower()
+    if not re.fullmatch(r"[a-z]{2,3}", primary):
+        return None
+    return _OLD_CODES.get(primary, primary)
+
+
+def _cjk_language(han: int, kana: int, hangul: int, page_lang: str | None) -> str:
+    if hangul > han + kana:
+        return "ko"
+    if kana > KANA_SHARE_JAPANESE * (han + kana):
+        return "ja"
+    if kana == 0 and hangul == 0 and page_lang in ("ja", "ko") and han < 50:
+        # A headline in kanji alone says too little to overrule the page.
+        return page_lang
+    return "zh"
+
+
+def _cyrillic_language(sample: str, cyrillic: int, page_lang: str | None) -> str:
+    threshold = max(1.0, SPECIFIC_LETTER_SHARE * cyrillic)
+    for language, marker in _CYRILLIC_MARKERS:
+        found = len(marker.findall(sample))
+        if not found:
+            continue
+        if language == "kk":
+            found += len(_KAZAKH_ALSO.findall(sample))
+        if found >= threshold:
+            if language == "uz" and not _UZBEK_ALSO.search(sample) and _BELARUSIAN_I.search(sample):
+                return "be"
+            if language == "ky" and page_lang == "mn":
+                return "mn"
+            return language
+    if page_lang in _CYRILLIC_LANGUAGES:
+        return page_lang
+    return "ru"
+
+
+def _latin_language(sample: str, page_lang: str | None, hint_lang: str | None) -> str | None:
+    if page_lang and page_lang not in _NEVER_LATIN:
+        return page_lang
+    words = _LATIN_WORD.findall(sample.lower())
+    stopwords = sum(word in _ENGLISH_STOPWORDS for word in words)
+    if words and stopwords >= ENGLISH_STOPWORD_SHARE * len(words):
+        return "en"
+    if hint_lang and hint_lang not in _NEVER_LATIN:
+        return hint_lang
+    return None
+
+
+def _other_script_language(sample: str, page_lang: str | None, hint_lang: str | None) -> str | None:
+    for language, script in _SINGLE_LANGUAGE_SCRIPTS.items():
+        if script.search(sample):
+            return language
+    # Arabic script serves several languages, and other scripts are unknown here.
+    for claimed in (page_lang, hint_lang):
+        if claimed and claimed not in _MAIN_SCRIPTS_ONLY:
+            return claimed
+    return None

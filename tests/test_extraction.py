@@ -1,0 +1,343 @@
+"""extract_article on small pages written for these tests (tests/fixtures/pages)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from crawler.decoding import decode_html
+from crawler.extraction import (
+    EXTRACTOR_VERSION,
+    MIN_TEXT_CHARS,
+    ExtractedArticle,
+    extract_article,
+)
+
+PAGES = Path(__file__).parent / "fixtures" / "pages"
+EN_URL = "https://ledger.example/business/khorgos?ref=home"
+
+PARAGRAPHS = [
+    "Uzbekistan and China opened a new freight terminal near Tashkent on Monday, "
+    "which planners say will cut waiting times for trucks heading to the Kyrgyz border.",
+    "The terminal can handle about forty thousand containers a year and sits beside "
+    "a rail spur that links it to the line running east towards Andijan.",
+    "Local exporters of dried fruit and textiles said they hoped the facility would "
+    "make it cheaper to reach markets in western China during the busy autumn season.",
+]
+
+
+def read_page(name: str) -> str:
+    return (PAGES / name).read_text("utf-8")
+
+
+def make_page(head: str = "", lead: str = "", paragraphs: list[str] = PARAGRAPHS) -> str:
+    """A plain article page; `head` goes into <head>, `lead` before the paragraphs."""
+    body = "".join(f"<p>{paragraph}</p>" for paragraph in paragraphs)
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>Tashkent freight terminal opens</title>{head}</head><body>"
+        "<nav><a href='/'>Front page</a> <a href='/trade'>Trade desk</a></nav>"
+        f"<article><h1>Tashkent freight terminal opens</h1>{lead}{body}</article>"
+        "<footer><p>&copy; 2024 Valley Courier. All rights reserved.</p></footer>"
+        "</body></html>"
+    )
+
+
+def extract(html: str, url: str = "https://courier.example/trade/terminal") -> ExtractedArticle:
+    article = extract_article(html, url)
+    assert article is not None
+    return article
+
+
+@pytest.fixture(scope="module")
+def english() -> ExtractedArticle:
+    return extract(read_page("article_en.html"), EN_URL)
+
+
+@pytest.mark.parametrize(
+    "boilerplate",
+    [
+        "Front page",
+        "Politics desk",
+        "Markets and trade",
+        "stores cookies",
+        "Accept every cookie",
+        "Manage preferences",
+        "Share on Facebook",
+        "Post to X",
+        "Email this story",
+        "Subscribe",
+        "newsletter",
+        "Morning Caravan",
+        "All rights reserved",
+        "Privacy statement",
+        "Contact the editors",
+    ],
+)
+def test_boilerplate_stays_out_of_the_text(english: ExtractedArticle, boilerplate: str) -> None:
+    assert boilerplate.lower() not in english.text.lower()
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Kazakhstan and China agreed on Tuesday to run two more daily container trains",
+        "customs officers from both countries will inspect cargo once",
+        "Traffic along it has roughly doubled in three years",
+        "rather than paperwork, now limits how fast the trains can move.",
+        "Officials said a joint working group would report on progress",
+    ],
+)
+def test_every_paragraph_is_kept(english: ExtractedArticle, sentence: str) -> None:
+    assert sentence in english.text
+
+
+def test_paragraphs_are_separate_lines(english: ExtractedArticle) -> None:
+    lines = english.text.split("\n")
+    assert any(line.startswith("Kazakhstan and China agreed") for line in lines)
+    assert any(line.startswith("Under the arrangement") for line in lines)
+    assert all(line == line.strip() and line for line in lines)
+
+
+def test_metadata_of_the_english_page(english: ExtractedArticle) -> None:
+    assert english.title == "Two more daily trains for the Khorgos corridor"
+    assert english.author == "Aliya Bekova"
+    assert english.published == "2025-06-17"
+    assert english.language == "en"
+    assert english.site_name == "Steppe Ledger"
+    assert english.description == (
+        "Kazakhstan and China add container trains and a single customs check at Khorgos."
+    )
+    # Relative rel=canonical, resolved against the page URL.
+    assert english.canonical_url == "https://ledger.example/business/khorgos-two-more-trains"
+
+
+def test_chinese_page() -> None:
+    article = extract(
+        read_page("article_zh.html"), "https://silu.example.cn/jingji/khorgos.html?from=rss"
+    )
+
+    assert article.language == "zh"
+    assert article.title == "霍尔果斯口岸每日增开两列班列"
+    assert article.published == "2025-06-17"
+    assert article.canonical_url == "https://silu.example.cn/jingji/2025/0617/khorgos.html"
+    assert "两国海关将在共用的查验场所实行“一次查验”" in article.text
+    for chrome in ("时政频道", "分享到", "微博", "版权所有", "联系我们"):
+        assert chrome not in article.text
+
+
+def test_russian_page() -> None:
+    article = extract(read_page("article_ru.html"), "https://vestnik.example.kz/ekonomika/khorgos")
+
+    assert article.language == "ru"
+    assert article.published == "2025-04-08"
+    assert article.site_name == "Степной вестник"
+    assert article.canonical_url is None
+    assert "таможенники обеих стран будут досматривать грузы один раз" in article.text
+    for chrome in ("Политика", "Подпишитесь", "Все права защищены"):
+        assert chrome not in article.text
+
+
+@pytest.mark.parametrize("codec", ["gbk", "gb18030"])
+def test_legacy_encoded_chinese_page_through_decoding(codec: str) -> None:
+    page = read_page("article_zh.html").replace('charset="utf-8"', 'charset="gb2312"')
+    decoded = decode_html(page.encode(codec), "text/html")
+
+    article = extract(decoded.html, "https://silu.example.cn/jingji/khorgos.html")
+
+    assert "运力瓶颈并不完全在于手续" in article.text
+    assert article.language == "zh"
+
+
+@pytest.mark.parametrize(
+    ("head", "lead", "url", "expected"),
+    [
+        pytest.param(
+            '<meta property="article:published_time" content="2023-05-19T08:30:00+05:00">',
+            "",
+            "https://courier.example/trade/terminal",
+            "2023-05-19",
+            id="article-published-time",
+        ),
+        pytest.param(
+            "",
+            "<p>Published on 19 May 2023</p>",
+            "https://courier.example/trade/terminal",
+            "2023-05-19",
+            id="visible-text",
+        ),
+        pytest.param(
+            "",
+            '<p class="byline">By Dilnoza Karimova, 19 May 2023</p>',
+            "https://courier.example/trade/terminal",
+            "2023-05-19",
+            id="byline",
+        ),
+        pytest.param(
+            "",
+            '<time datetime="2023-05-19T11:00:00Z">Friday</time>',
+            "https://courier.example/trade/terminal",
+            "2023-05-19",
+            id="time-element",
+        ),
+        pytest.param(
+            "",
+            "",
+            "https://courier.example/2023/05/19/terminal",
+            "2023-05-19",
+            id="url",
+        ),
+        pytest.param(
+            '<script type="application/ld+json">{"@type": "NewsArticle", '
+            '"datePublished": "2023-05-19T06:00:00Z"}</script>',
+            "",
+            "https://courier.example/trade/terminal",
+            "2023-05-19",
+            id="json-ld",
+        ),
+        pytest.param(
+            '<meta property="article:published_time" content="2024-01-01T10:00:00Z">',
+            "",
+            "https://courier.example/trade/terminal",
+            "2024-01-01",
+            id="real-first-of-january",
+        ),
+    ],
+)
+def test_published_date(head: str, lead: str, url: str, expected: str) -> None:
+    assert extract(make_page(head, lead), url).published == expected
+
+
+@pytest.mark.parametrize(
+    "lead",
+    [
+        pytest.param("", id="no-date-only-copyright-year"),
+        pytest.param("<p>发布时间：2023年</p>", id="year-only"),
+        pytest.param(
+            f"<div class='today'>{datetime.now(UTC):%A, %d %B %Y}</div>",
+            id="todays-date-widget",
+        ),
+    ],
+)
+def test_undated_page_gets_no_date(lead: str) -> None:
+    """htmldate's fallbacks (copyright year, bare year, the current date) are not dates."""
+    assert extract(make_page(lead=lead)).published is None
+
+
+def test_todays_article_keeps_todays_date() -> None:
+    today = datetime.now(UTC).date()
+    head = f'<meta property="article:published_time" content="{today.isoformat()}T07:00:00Z">'
+
+    assert extract(make_page(head)).published == today.isoformat()
+
+
+def test_tomorrow_in_an_eastern_time_zone_is_allowed() -> None:
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    head = (
+        f'<meta property="article:published_time" content="{tomorrow.isoformat()}T01:00:00+06:00">'
+    )
+
+    assert extract(make_page(head)).published == tomorrow.isoformat()
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (
+            '<link rel="canonical" href="https://courier.example/trade/terminal-opens">',
+            "https://courier.example/trade/terminal-opens",
+        ),
+        (
+            '<link rel="canonical" href="/trade/terminal-opens">',
+            "https://courier.example/trade/terminal-opens",
+        ),
+        ('<link rel="canonical" href="//cdn.courier.example/t">', "https://cdn.courier.example/t"),
+        (
+            '<meta property="og:url" content="https://courier.example/og">',
+            "https://courier.example/og",
+        ),
+        (
+            '<link rel="canonical" href="https://courier.example/c">'
+            '<meta property="og:url" content="https://courier.example/og">',
+            "https://courier.example/c",
+        ),
+        ('<link rel="canonical" href="javascript:void(0)">', None),
+        ("", None),
+    ],
+)
+def test_canonical_url(head: str, expected: str | None) -> None:
+    assert (
+        extract(make_page(head), "https://courier.example/trade/terminal?utm=x").canonical_url
+        == expected
+    )
+
+
+def test_listing_page_gives_none() -> None:
+    assert extract_article(read_page("listing.html"), "https://ledger.example/news") is None
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "",
+        "   ",
+        "<html><body></body></html>",
+        "<html><body><p>Only a short note about Astana.</p></body></html>",
+        make_page(paragraphs=[PARAGRAPHS[0][:120]]),
+    ],
+)
+def test_pages_without_article_text_give_none(html: str) -> None:
+    assert extract_article(html, "https://courier.example/") is None
+
+
+def test_length_threshold_is_lower_for_chinese() -> None:
+    chinese = (
+        "中哈两国决定经霍尔果斯口岸每天增开两列集装箱班列，"
+        "两国海关将实行一次查验，货运企业表示欢迎。"
+    )
+    english = PARAGRAPHS[0][: len(chinese) * 2]
+    assert len(chinese) * 2 < MIN_TEXT_CHARS
+
+    zh_page = make_page(paragraphs=[chinese, chinese[::-1]]).replace('lang="en"', 'lang="zh"')
+    en_page = make_page(paragraphs=[english])
+
+    assert extract_article(zh_page, "https://courier.example/zh") is not None
+    assert extract_article(en_page, "https://courier.example/en") is None
+
+
+@pytest.mark.parametrize(
+    ("html_lang", "hint", "expected"),
+    [("", "fr", "fr"), ('lang="fr"', None, "fr"), ("", None, None)],
+)
+def test_language_hint_for_latin_text_that_is_not_english(
+    html_lang: str, hint: str | None, expected: str | None
+) -> None:
+    paragraphs = [
+        "Le nouveau terminal de fret près de Tachkent a ouvert lundi, selon les autorités locales.",
+        "Il pourra traiter quarante mille conteneurs par an grâce à une voie ferrée dédiée.",
+        "Les exportateurs de fruits secs espèrent réduire leurs coûts vers l’ouest de la Chine.",
+    ]
+    page = make_page(paragraphs=paragraphs).replace('lang="en"', html_lang)
+
+    article = extract_article(page, "https://courier.example/fr", language_hint=hint)
+
+    assert article is not None
+    assert article.language == expected
+
+
+def test_same_page_again_and_again_gives_the_same_article() -> None:
+    """No process-wide duplicate cache: a revisit must not come back empty."""
+    page = read_page("article_en.html")
+
+    results = [extract_article(page, EN_URL) for _ in range(5)]
+
+    assert results[0] is not None
+    assert all(result == results[0] for result in results)
+
+
+def test_extractor_version_names_trafilatura() -> None:
+    import trafilatura
+
+    assert EXTRACTOR_VERSION == f"trafilatura {trafilatura.__version__}"
