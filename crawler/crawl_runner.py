@@ -65,7 +65,7 @@ def run_crawl(settings: Any, *, on_start: Callable[[Any], None] | None = None) -
 
     from scrapy.crawler import CrawlerProcess
 
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)
     crawler = process.create_crawler("seeds")
     if on_start is not None:
         on_start(crawler)

@@ -41,6 +41,15 @@ CJK_TEXT_SHARE = 0.3
 
 #: Share of the text made of whole link labels above which a page is a listing.
 LISTING_LINK_SHARE = 0.4
+LISTING_MIN_HEADLINES = 3  # headline lines that make a page without og:type a listing
+HEADLINE_MIN_CHARS = 6
+HEADLINE_MAX_CHARS = 200
+_LIST_MARK = re.compile(r"^[-•*·]\s*")
+# The home page, an index file, or a short one-word section such as /news/ or /zhongya/.
+_FRONT_PAGE_PATH = re.compile(
+    r"^(/?|/[a-z\u0400-\u04ff_]{1,24}/?|(/[^/]+)*/(index|default)\.(s?html?|aspx?|php))$",
+    re.IGNORECASE,
+)
 
 #: Fixed options for every call (see the module docstring); per page only the
 #: URL and the date bound change.
@@ -98,8 +107,8 @@ def extract_article(
     if not _long_enough(text):
         logger.debug("too little text (%d chars) in %s", len(text), url)
         return None
-    if _mostly_link_text(text, tree):
-        logger.debug("text of %s is mostly link labels: a listing page", url)
+    if _looks_like_listing(text, tree, url):
+        logger.debug("text of %s is a list of headlines: a listing page", url)
         return None
 
     return ExtractedArticle(
@@ -139,15 +148,39 @@ def _long_enough(text: str) -> bool:
     return len(_CJK.findall(text)) >= CJK_TEXT_SHARE * visible
 
 
-def _mostly_link_text(text: str, tree: HtmlElement) -> bool:
-    """True when most of the text is lines that are whole link labels (headline lists)."""
-    labels = set()
-    for anchor in tree.iter("a"):
-        label = " ".join(anchor.text_content().split())
-        if label:
-            labels.add(label)
-    link_chars = sum(len(line) for line in text.split("\n") if " ".join(line.split()) in labels)
-    return link_chars >= LISTING_LINK_SHARE * len(text)
+def _looks_like_listing(text: str, tree: HtmlElement, url: str) -> bool:
+    """Section fronts and home pages: most of the text is headline links, or several
+    headlines with teasers on a page that does not call itself an article.
+
+    Teasers (long in Chinese) can outweigh the headlines, and some templates drop
+    the headlines altogether, so the page's own og:type and its URL count too.
+    """
+    labels = {
+        label
+        for anchor in tree.iter("a")
+        if HEADLINE_MIN_CHARS <= len(label := " ".join(anchor.text_content().split()))
+        <= HEADLINE_MAX_CHARS
+    }
+    lines = [_LIST_MARK.sub("", " ".join(line.split())) for line in text.split("\n")]
+    if sum(len(line) for line in lines if line in labels) >= LISTING_LINK_SHARE * len(text):
+        return True
+    og_type = (_meta_content(tree, "property", "og:type") or "").lower()
+    if og_type == "article" or _meta_content(tree, "property", "article:published_time"):
+        return False
+    headlines = {label for label in labels if _headline_like(label)}
+    teasers = {h for line in lines for h in headlines if line.startswith(h)}
+    needed = 2 if og_type == "website" else LISTING_MIN_HEADLINES
+    front_page = _FRONT_PAGE_PATH.search(urlsplit(url).path or "/") is not None
+    if front_page and og_type == "website":
+        needed = 1
+    if len(teasers) >= needed:
+        return True
+    return front_page and og_type in ("", "website") and len(headlines) >= needed
+
+
+def _headline_like(label: str) -> bool:
+    cjk = len(_CJK.findall(label))
+    return cjk >= 8 if cjk else len(label) >= 2 * HEADLINE_MIN_CHARS + 10 and " " in label
 
 
 def _published(found: str | None, tree: HtmlElement, url: str) -> str | None:

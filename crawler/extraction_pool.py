@@ -50,6 +50,12 @@ class ExtractionPool:
             initializer=_warm_up,
             initargs=(self.profile_path, self.threshold),
         )
+        # Start the workers now, before the crawl: the first submit would otherwise
+        # block the reactor while the fork server imports trafilatura.
+        warm = [self._executor.submit(_warm_up, self.profile_path, self.threshold)
+                for _ in range(self.processes)]
+        for future in warm:
+            future.result()
         log.info("page analysis in %d worker processes", self.processes)
 
     async def analyse(

@@ -341,3 +341,36 @@ def test_extractor_version_names_trafilatura() -> None:
     import trafilatura
 
     assert EXTRACTOR_VERSION == f"trafilatura {trafilatura.__version__}"
+
+
+TEASER_LISTING_ZH = """<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">
+<title>区域 - 示例新闻</title><meta property="og:type" content="website"></head><body>
+<nav><a href="/">首页</a> <a href="/zhongya/">区域</a></nav><main><h1>区域</h1><ul>
+<li><a href="/a1.html">中国与哈萨克斯坦签署新的粮食贸易协定</a><span>2025-03-02</span>
+<p>双方同意扩大小麦和油籽的出口配额，并简化边境检验流程，预计明年贸易量显著增长。</p></li>
+<li><a href="/a2.html">中吉乌铁路山区隧道工程全面开工建设</a><span>2025-04-11</span>
+<p>三国交通部门表示，隧道建成后将大幅缩短货物运输时间，沿线城市期待新的发展机遇。</p></li>
+<li><a href="/a3.html">西安秘书处发布年度合作进展报告全文</a><span>2025-05-20</span>
+<p>报告梳理了一年来各领域合作项目的落实情况，并提出下一阶段的重点任务和时间表。</p></li>
+</ul></main></body></html>"""
+
+HEADLINES_DROPPED_EN = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>Example Herald</title><meta property="og:type" content="website"></head><body>
+<header><a href="/">Example Herald</a></header><main>
+<section><h2><a href="/news/2025/01/02/a.html">Kazakh grain exporters look east as Chinese demand grows</a></h2>
+<p>Traders in Kostanay say buyers from Xinjiang now take a third of the harvest, a share unthinkable five years ago.</p></section>
+<section><h2><a href="/news/2025/01/03/b.html">Uzbek textile mills sign supply deals with Chinese brands</a></h2>
+<p>Factories in the Fergana valley expect orders to double as the new railway shortens delivery times to the coast.</p></section>
+</main></body></html>"""
+
+
+@pytest.mark.parametrize(
+    ("html", "url"),
+    [
+        (TEASER_LISTING_ZH, "http://news.example/zhongya/"),
+        (TEASER_LISTING_ZH, "http://news.example/zhongya/index.html"),
+        (HEADLINES_DROPPED_EN, "http://news.example/"),
+    ],
+)
+def test_teaser_listings_are_not_articles(html: str, url: str) -> None:
+    assert extract_article(html, url) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import click
@@ -42,8 +43,13 @@ def parse_settings(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 def crawl_and_report(settings: object, db_url: str, *, quiet_logs: bool) -> CrawlReport:
-    if quiet_logs:
-        settings.set("LOG_LEVEL", "WARNING", priority="cmdline")  # type: ignore[attr-defined]
+    # Our own handler prints what the user asked for; Scrapy's would print it twice.
+    settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")  # type: ignore[attr-defined]
+    level = logging.WARNING if quiet_logs else logging.INFO
+    settings.set("LOG_LEVEL", logging.getLevelName(level), priority="cmdline")  # type: ignore[attr-defined]
+    for handler in logging.root.handlers:
+        handler.setLevel(min(handler.level or level, level))
+    logging.root.setLevel(level)
     progress = CrawlProgress(console)
     report = run_crawl(settings, on_start=progress.attach)
     print_summary(console, report, db_url)

@@ -6,6 +6,7 @@ import sys
 import tempfile
 import tomllib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 from rich.table import Table
@@ -67,19 +68,26 @@ def demo(db: str | None) -> None:
     show_run_articles(db_url, report.run_id, expected)
 
 
+def _short(url: str) -> str:
+    """host:port/…/last-part: enough to tell the demo's sites and pages apart."""
+    parts = urlsplit(url)
+    tail = parts.path.rstrip("/").rsplit("/", 1)[-1] or "/"
+    return f"{parts.hostname}{'/…/' if parts.path.count('/') > 1 else '/'}{tail}"
+
+
 def show_run_articles(db_url: str, run_id: int | None, expected: dict) -> None:
     engine = make_engine(db_url, readonly=True)
     with Session(engine) as session:
         records = [r for r in iter_records(session)]
     engine.dispose()
-    table = Table(title="Archived articles", show_lines=False)
+    table = Table(title=f"Archived articles ({len(records)})", show_lines=False)
     for column in ("id", "lang", "countries", "published", "title", "seen at"):
         table.add_column(column, overflow="fold")
     for record in records:
         table.add_row(
-            str(record["id"]), record["language"] or "", ",".join(record["countries"]),
-            record["published"] or "", (record["title"] or "")[:60],
-            "\n".join(record["urls"]),
+            str(record["id"]), record["language"] or "", " ".join(record["countries"]),
+            record["published"] or "", (record["title"] or "")[:48],
+            "\n".join(_short(url) for url in record["urls"]),
         )
     console.print(table)
     term = expected.get("search", {}).get("zh") or "中亚"

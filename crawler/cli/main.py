@@ -47,10 +47,11 @@ def cli(verbose: bool) -> None:
       silkroad demo                 # crawl the bundled offline demo web
       silkroad search 中亚           # then question the archive
     """
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.INFO if verbose else logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.root.addHandler(handler)
+    logging.root.setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 for module in (
