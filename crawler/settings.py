@@ -24,6 +24,7 @@ SILKROAD_TOPIC_PROFILE = None  # path of a topic profile TOML; None: the package
 SILKROAD_TOPIC_THRESHOLD = None  # None: the profile's own threshold
 SILKROAD_BATCH_SIZE = 50  # pages per write transaction
 SILKROAD_BATCH_SECONDS = 2.0  # longest a fetched page waits before it is written
+SILKROAD_RESUME = True  # continue an interrupted crawl from its database frontier
 
 # -- identity: an honest User-Agent with a way to reach us -------------------------
 USER_AGENT = (

@@ -319,12 +319,20 @@ def _record_sighting(
 
 
 def start_run(
-    session: Session, *, trigger: str, seeds_file: str | None = None, pid: int | None = None
+    session: Session,
+    *,
+    trigger: str,
+    seeds_file: str | None = None,
+    pid: int | None = None,
+    session_id: int | None = None,
 ) -> CrawlRun:
+    """A new crawl_runs row; ``session_id`` names the interrupted run it resumes."""
     run = CrawlRun(trigger=trigger, started_at=utcnow(), outcome="running", seeds_file=seeds_file,
-                   pid=pid, stats={})
+                   pid=pid, stats={}, session_id=session_id)
     session.add(run)
     session.flush()
+    if run.session_id is None:
+        run.session_id = run.id
     return run
 
 

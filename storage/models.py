@@ -65,6 +65,9 @@ class CrawlRun(Base):
     off_topic: Mapped[int] = mapped_column(default=0)
     errors: Mapped[int] = mapped_column(default=0)
     stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The run whose frontier this one continues (itself for a fresh crawl). No
+    # foreign key: adding one to an existing SQLite table means rebuilding it.
+    session_id: Mapped[int | None]
 
 
 class Page(Base):
@@ -175,6 +178,31 @@ class Fetch(Base):
     snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id"))
     revisit: Mapped[bool] = mapped_column(default=False)
     outcome: Mapped[str | None] = mapped_column(String(16))
+
+
+class FrontierEntry(Base):
+    """A request a crawl session has scheduled: pending until its result is stored.
+
+    Kept in the database, where it can be checked, so a crawl killed at any
+    moment resumes where it stopped instead of starting over from the seeds.
+    """
+
+    __tablename__ = "frontier"
+    __table_args__ = (
+        UniqueConstraint("session_id", "url", name="uq_frontier_session_url"),
+        Index("ix_frontier_session_state", "session_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))  # page | feed | sitemap | robots
+    source: Mapped[str] = mapped_column(String(200))
+    via: Mapped[str | None] = mapped_column(Text)
+    reached_as: Mapped[str | None] = mapped_column(Text)
+    priority: Mapped[int] = mapped_column(default=0)
+    depth: Mapped[int] = mapped_column(default=0)
+    state: Mapped[str] = mapped_column(String(8), default="pending")  # pending | done
 
 
 class Sighting(Base):

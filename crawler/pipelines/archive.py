@@ -17,12 +17,24 @@ from typing import Any
 from scrapy import signals
 from scrapy.exceptions import DropItem
 
+from crawler.frontier_recorder import FrontierRecorder
 from crawler.items import PageItem
 from crawler.page_analysis import ARCHIVABLE, NO_ARTICLE, OFF_TOPIC
+from crawler.signals import frontier_done
 from crawler.urls import canonical_url, page_identity
-from storage.archive import REVISIT, FetchRecord, SourceCache, StoreResult, finish_run, record_fetch, start_run
+from storage.archive import (
+    REVISIT,
+    FetchRecord,
+    SourceCache,
+    StoreResult,
+    finish_run,
+    record_fetch,
+    start_run,
+)
 from storage.engine import make_engine, resolve_db_url, session_factory
+from storage.frontier import close_session, resumable_session
 from storage.migrate import upgrade
+from storage.models import CrawlRun
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +93,8 @@ class ArchivePipeline:
         self._sources = SourceCache()
         self.engine: Any = None
         self.sessions: Any = None
+        self.session_id: int | None = None
+        self.frontier = FrontierRecorder()
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ArchivePipeline:
@@ -92,6 +106,9 @@ class ArchivePipeline:
             settings.getfloat("SILKROAD_BATCH_SECONDS", 2.0),
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(pipeline.frontier.request_scheduled,
+                                signal=signals.request_scheduled)
+        crawler.signals.connect(pipeline.frontier_done, signal=frontier_done)
         return pipeline
 
     # -- lifecycle ---------------------------------------------------------------
@@ -103,17 +120,25 @@ class ArchivePipeline:
         settings = self.crawler.settings
         preset = settings.get("SILKROAD_RUN_ID")
         with self.sessions.begin() as session:
+            resumed = resumable_session(session) if settings.getbool("SILKROAD_RESUME") else None
             if preset:
-                self.run_id = int(preset)
+                run = session.get(CrawlRun, int(preset))
+                if run is None:
+                    raise ValueError(f"SILKROAD_RUN_ID={preset}: no such crawl run")
+                run.session_id = resumed or run.id
             else:
                 run = start_run(
                     session,
                     trigger=settings.get("SILKROAD_TRIGGER", "manual"),
                     seeds_file=str(settings.get("SEEDS_FILE")),
                     pid=os.getpid(),
+                    session_id=resumed,
                 )
-                self.run_id = run.id
+            self.run_id, self.session_id = run.id, run.session_id
         self.stats.set_value("silkroad/run_id", self.run_id)
+        self.stats.set_value("silkroad/session_id", self.session_id)
+        if resumed:
+            log.warning("resuming the interrupted crawl of run %d", resumed)
 
     async def close_spider(self) -> None:
         await self._flush()
@@ -133,11 +158,23 @@ class ArchivePipeline:
             with self.sessions.begin() as session:
                 finish_run(session, self.run_id, outcome=outcome,
                            exit_status=0 if outcome == "ok" else 1, counts=counts, stats=stats)
+                if outcome == "ok":
+                    close_session(session, self.session_id)
         finally:
             self._writer.shutdown(wait=True)
             self.engine.dispose()
 
     # -- items -------------------------------------------------------------------
+
+    def frontier_done(self, urls: list[str]) -> None:
+        self.frontier.done(urls)
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(
+                self.batch_seconds, lambda: asyncio.ensure_future(self._flush())
+            )
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, PageItem):
@@ -146,10 +183,8 @@ class ArchivePipeline:
         self._pending.append(_Pending(item, future))
         if len(self._pending) >= self.batch_size:
             await self._flush()
-        elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(
-                self.batch_seconds, lambda: asyncio.ensure_future(self._flush())
-            )
+        else:
+            self._schedule_flush()
         result = await future
         return self._route(item, result)
 
@@ -179,7 +214,7 @@ class ArchivePipeline:
             self._timer.cancel()
             self._timer = None
         batch, self._pending = self._pending, []
-        if not batch:
+        if not batch and not self.frontier:
             return
         loop = asyncio.get_running_loop()
         try:
@@ -199,6 +234,8 @@ class ArchivePipeline:
     def _write_batch(self, batch: list[_Pending]) -> list[StoreResult]:
         results = []
         with self.sessions.begin() as session:
+            self.frontier.write(session, self.session_id,
+                                [url for p in batch for url in p.item.request_urls])
             for pending in batch:
                 results.append(self._write_one(session, pending.item))
         return results
@@ -217,7 +254,8 @@ class ArchivePipeline:
             discovered_via=item.discovered_via,
             encoding=None if analysis is None else analysis.encoding,
         )
-        article = analysis.article if analysis is not None and analysis.outcome == ARCHIVABLE else None
+        keep = analysis is not None and analysis.outcome == ARCHIVABLE
+        article = analysis.article if keep else None
         outcome = analysis.outcome if analysis is not None else (
             REVISIT if item.body is None or item.revisit else "error")
         return record_fetch(session, fetch, article, run_id=self.run_id, outcome=outcome,

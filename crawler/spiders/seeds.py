@@ -10,8 +10,11 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import scrapy
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
+from scrapy.utils.gz import gunzip
+from sqlalchemy.orm import Session
 from twisted.python.failure import Failure
 
 from crawler.discovery import (
@@ -25,8 +28,11 @@ from crawler.items import PageItem
 from crawler.link_priority import link_priority
 from crawler.page_analysis import topic_profile
 from crawler.seeds import DEFAULT_SEEDS_FILE, SeedsFile, Source, load_seeds
+from crawler.signals import frontier_done
 from crawler.timeutil import utcnow
 from crawler.urls import canonical_url, host_key, in_scope
+from storage.engine import make_engine, resolve_db_url
+from storage.frontier import done_urls, pending_requests
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +49,7 @@ class SeedsSpider(scrapy.Spider):
         self._seeds_file_arg = seeds_file
         self.seeds: SeedsFile | None = None
         self.link_extractor = LinkExtractor(unique=True, strip=True)
+        self.done_urls: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SeedsSpider:
@@ -57,20 +64,63 @@ class SeedsSpider(scrapy.Spider):
         return self.seeds.sources
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        for request in self._resume():
+            yield request
         robots_seen: set[str] = set()
         for source in self.sources:
-            for url in source.urls:
-                yield self._request(url, source, self.parse_page, "seed", SEED_PRIORITY)
-            for url in source.feeds:
-                yield self._request(url, source, self.parse_feed, "seed", SEED_PRIORITY)
-            for url in source.sitemaps:
-                yield self._request(url, source, self.parse_sitemap, "seed", SEED_PRIORITY)
+            for urls, callback in ((source.urls, self.parse_page), (source.feeds, self.parse_feed),
+                                   (source.sitemaps, self.parse_sitemap)):
+                for url in urls:
+                    if request := self._request(url, source, callback, "seed", SEED_PRIORITY):
+                        yield request
             for url in source.start_urls():
                 root = url.split("/", 3)[:3]
                 robots = "/".join(root) + "/robots.txt"
                 if host_key(robots) not in robots_seen:
                     robots_seen.add(host_key(robots))
-                    yield self._request(robots, source, self.parse_robots, "seed", SEED_PRIORITY)
+                    if request := self._request(robots, source, self.parse_robots, "seed",
+                                                SEED_PRIORITY):
+                        yield request
+
+    def _resume(self) -> list[scrapy.Request]:
+        """Pending requests of an interrupted session; what it already did is skipped."""
+        stats = self.crawler.stats
+        session_id = stats.get_value("silkroad/session_id")
+        if session_id is None or session_id == stats.get_value("silkroad/run_id"):
+            return []
+        engine = make_engine(resolve_db_url(self.crawler.settings.get("SILKROAD_DB")),
+                             readonly=True)
+        try:
+            with Session(engine) as session:
+                pending = pending_requests(session, session_id)
+                self.done_urls = done_urls(session, session_id)
+        finally:
+            engine.dispose()
+        stats.set_value("silkroad/resumed_pending", len(pending))
+        stats.set_value("silkroad/resumed_done", len(self.done_urls))
+        log.warning("resuming: %d request(s) pending, %d done", len(pending), len(self.done_urls))
+        requests = []
+        for entry in pending:
+            source = self.seeds.source(entry.source) if self._known(entry.source) else None
+            callback = self._callbacks().get(entry.kind)
+            if source is None or callback is None:
+                continue
+            request = scrapy.Request(
+                entry.url, callback=callback, errback=self.on_error, priority=entry.priority,
+                cb_kwargs={"source_name": source.name, "via": entry.via},
+                meta={"reached_as": entry.reached_as or entry.url, "silkroad_kind": entry.kind,
+                      "silkroad_page": entry.kind == "page", "depth": entry.depth},
+                dont_filter=False,
+            )
+            requests.append(request)
+        return requests
+
+    def _known(self, name: str) -> bool:
+        return any(source.name == name for source in self.sources)
+
+    def _callbacks(self) -> dict[str, Any]:
+        return {"page": self.parse_page, "feed": self.parse_feed,
+                "sitemap": self.parse_sitemap, "robots": self.parse_robots}
 
     def _request(
         self,
@@ -79,15 +129,24 @@ class SeedsSpider(scrapy.Spider):
         callback: Any,
         via: str,
         priority: int = 0,
-    ) -> scrapy.Request:
+    ) -> scrapy.Request | None:
+        """A request for ``url``, or None when this crawl session already did it."""
+        target = canonical_url(url)
+        if target in self.done_urls:
+            return None
+        kind = next(k for k, cb in self._callbacks().items() if cb == callback)
         return scrapy.Request(
-            canonical_url(url),
+            target,
             callback=callback,
             errback=self.on_error,
             priority=priority,
             cb_kwargs={"source_name": source.name, "via": via},
-            meta={"reached_as": url, "silkroad_page": callback == self.parse_page},
+            meta={"reached_as": url, "silkroad_page": kind == "page", "silkroad_kind": kind},
         )
+
+    def _handled(self, response: Response) -> None:
+        """Tell the frontier a response that produced no page item is dealt with."""
+        self.crawler.signals.send_catch_log(frontier_done, urls=_request_urls(response))
 
     def source_for(self, url: str, default: str) -> Source | None:
         """The source a URL belongs to: the referring one first, else any that allows its host."""
@@ -101,6 +160,9 @@ class SeedsSpider(scrapy.Spider):
         return None
 
     # -- callbacks -------------------------------------------------------------
+    # Each yields its new requests before its page item, and reports responses
+    # without an item as handled last: the frontier must see a page's links
+    # before the page itself counts as done.
 
     def parse_page(self, response: Response, source_name: str, via: str) -> Iterator[Any]:
         source = self.seeds.source(source_name)  # type: ignore[union-attr]
@@ -117,9 +179,10 @@ class SeedsSpider(scrapy.Spider):
             any(t in content_type for t in HTML_TYPES) or not content_type
         ):
             self.crawler.stats.inc_value("silkroad/skipped_not_html")
+            self._handled(response)
             return
-        yield self._page_item(response, source, via, body=response.body)
         yield from self._follow_links(response, source)
+        yield self._page_item(response, source, via, body=response.body)
 
     def _page_item(
         self, response: Response, source: Source, via: str, body: bytes | None
@@ -139,67 +202,82 @@ class SeedsSpider(scrapy.Spider):
             discovered_via=via,
             depth=response.meta.get("depth", 0),
             previous_digest=response.meta.get("silkroad_last_digest"),
+            request_urls=_request_urls(response),
         )
 
     def _follow_links(self, response: TextResponse, source: Source) -> Iterator[scrapy.Request]:
         profile = topic_profile()
+        via = f"page:{response.url}"
         for href in response.xpath(
             "//link[@rel='alternate'][contains(@type,'rss') or contains(@type,'atom')]/@href"
         ).getall():
             url = response.urljoin(href)
             target = self.source_for(url, source.name)
-            if target is not None:
-                yield self._request(url, target, self.parse_feed, f"page:{response.url}", FEED_PRIORITY)
+            if target is not None and (
+                request := self._request(url, target, self.parse_feed, via, FEED_PRIORITY)
+            ):
+                yield request
         for link in self.link_extractor.extract_links(response):
             target = self.source_for(link.url, source.name)
             if target is None:
                 self.crawler.stats.inc_value("silkroad/links_off_scope")
                 continue
             priority = link_priority(link.url, link.text or "", profile)
-            yield self._request(link.url, target, self.parse_page, f"page:{response.url}", priority)
+            if request := self._request(link.url, target, self.parse_page, via, priority):
+                yield request
+
+    def _follow_all(self, urls: list[str], source_name: str, callback: Any, via: str
+                    ) -> Iterator[scrapy.Request]:
+        for url in urls:
+            target = self.source_for(url, source_name)
+            if target is not None and (
+                request := self._request(url, target, callback, via, FEED_PRIORITY)
+            ):
+                yield request
 
     def parse_feed(self, response: Response, source_name: str, via: str) -> Iterator[Any]:
         urls = feed_links(response.body, response.url)
         if not urls:
             self.crawler.stats.inc_value("silkroad/feeds_empty_or_broken")
-        for url in urls:
-            target = self.source_for(url, source_name)
-            if target is not None:
-                yield self._request(url, target, self.parse_page, f"feed:{response.url}",
-                                    FEED_PRIORITY)
+        yield from self._follow_all(urls, source_name, self.parse_page, f"feed:{response.url}")
+        self._handled(response)
 
     def parse_sitemap(self, response: Response, source_name: str, via: str) -> Iterator[Any]:
         body = response.body
         if body[:2] == b"\x1f\x8b":
-            from scrapy.utils.gz import gunzip
-
-            max_size = self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
             try:
-                body = gunzip(body, max_size=max_size)
+                body = gunzip(body, max_size=self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
             except Exception:  # noqa: BLE001 - any bad gzip is a broken sitemap
                 log.warning("undecompressable sitemap %s", response.url)
-                self.crawler.stats.inc_value("silkroad/sitemaps_broken")
-                return
+                body = b""
         kind, urls = sitemap_entries(body, response.url)
         if not kind:
             self.crawler.stats.inc_value("silkroad/sitemaps_broken")
         callback = self.parse_sitemap if kind == "sitemapindex" else self.parse_page
-        for url in urls:
-            target = self.source_for(url, source_name)
-            if target is not None:
-                yield self._request(url, target, callback, f"sitemap:{response.url}",
-                                    FEED_PRIORITY)
+        yield from self._follow_all(urls, source_name, callback, f"sitemap:{response.url}")
+        self._handled(response)
 
     def parse_robots(self, response: Response, source_name: str, via: str) -> Iterator[Any]:
-        if not isinstance(response, TextResponse):
-            return
-        for url in robots_sitemaps(response.text, response.url):
-            target = self.source_for(url, source_name)
-            if target is not None:
-                yield self._request(url, target, self.parse_sitemap, f"robots:{response.url}",
-                                    FEED_PRIORITY)
+        if isinstance(response, TextResponse):
+            yield from self._follow_all(robots_sitemaps(response.text, response.url),
+                                        source_name, self.parse_sitemap, f"robots:{response.url}")
+        self._handled(response)
 
     def on_error(self, failure: Failure) -> None:
-        self.crawler.stats.inc_value("silkroad/fetch_errors")
         request = getattr(failure, "request", None)
-        log.info("fetch failed: %s (%s)", getattr(request, "url", "?"), failure.getErrorMessage())
+        if failure.check(IgnoreRequest):
+            # robots.txt denials and the like: Scrapy counts them (robotstxt/forbidden).
+            log.debug("not fetched: %s (%s)", getattr(request, "url", "?"),
+                      failure.getErrorMessage())
+        else:
+            self.crawler.stats.inc_value("silkroad/fetch_errors")
+            log.info("fetch failed: %s (%s)", getattr(request, "url", "?"),
+                     failure.getErrorMessage())
+        if request is not None:
+            # Failed work is done for this session; the next fresh crawl tries again.
+            self.crawler.signals.send_catch_log(frontier_done, urls=[request.url])
+
+
+def _request_urls(response: Response) -> list[str]:
+    """Every URL the request for this response was scheduled under (redirects too)."""
+    return [*response.meta.get("redirect_urls", []), response.request.url]

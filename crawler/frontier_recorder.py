@@ -1,0 +1,49 @@
+"""Feeds the database frontier from the crawl: scheduled requests become pending
+rows; handled ones become done in the archive writer's next transaction."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from storage.frontier import PendingRequest, add_pending, mark_done
+
+
+class FrontierRecorder:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: list[PendingRequest] = []
+        self._done: list[str] = []
+
+    def __bool__(self) -> bool:
+        return bool(self._pending or self._done)
+
+    def request_scheduled(self, request: Any, spider: Any = None) -> None:
+        kind = request.meta.get("silkroad_kind")
+        if kind is None:
+            return
+        entry = PendingRequest(
+            url=request.url,
+            kind=kind,
+            source=request.cb_kwargs.get("source_name", ""),
+            via=request.cb_kwargs.get("via"),
+            reached_as=request.meta.get("reached_as"),
+            priority=request.priority,
+            depth=request.meta.get("depth", 0),
+        )
+        with self._lock:
+            self._pending.append(entry)
+
+    def done(self, urls: list[str]) -> None:
+        with self._lock:
+            self._done.extend(urls)
+
+    def write(self, session: Session, session_id: int, also_done: list[str] | None = None) -> None:
+        """Called on the writer thread inside the batch's transaction."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+            done, self._done = self._done, []
+        add_pending(session, session_id, pending)
+        mark_done(session, session_id, done + (also_done or []))
