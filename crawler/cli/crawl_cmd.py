@@ -63,13 +63,18 @@ def crawl_and_report(settings: object, db_url: str, *, quiet_logs: bool) -> Craw
               help="Page budget: stop after N responses (CLOSESPIDER_PAGECOUNT).")
 @click.option("--depth", type=click.IntRange(min=0), metavar="N",
               help="Follow links at most N hops from a seed (DEPTH_LIMIT; 0 = unlimited).")
+@click.option("--resume/--no-resume", default=True, show_default=True,
+              help="Continue an interrupted crawl from its pending requests (see `silkroad "
+                   "runs`), or start over from the seeds.")
 @setting_option
 @click.option("--log", "show_log", is_flag=True, help="Show Scrapy's INFO log instead of progress.")
-def crawl(seeds: str, db: str | None, max_pages: int | None, depth: int | None,
+def crawl(seeds: str, db: str | None, max_pages: int | None, depth: int | None, resume: bool,
           settings: tuple[str, ...], show_log: bool) -> None:
     """Crawl the seed sources once, archive what is on topic, print a summary.
 
     Exits 0 when the crawl completed (pages that failed are counted, not fatal).
+    A crawl that was interrupted (Ctrl-C, SIGTERM, kill -9, power loss) is resumed
+    by the next one from the requests it left pending in the database.
 
     \b
     Example:
@@ -79,7 +84,7 @@ def crawl(seeds: str, db: str | None, max_pages: int | None, depth: int | None,
     db_url = resolve_db_url(db)
     scrapy_settings = crawl_settings(
         seeds_file=seeds, db_url=db_url, max_pages=max_pages, depth=depth,
-        overrides=parse_settings(settings),
+        overrides={"SILKROAD_RESUME": str(resume), **parse_settings(settings)},
     )
     report = crawl_and_report(scrapy_settings, db_url, quiet_logs=not show_log)
     sys.exit(0 if report.ok else 1)

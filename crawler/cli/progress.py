@@ -62,6 +62,13 @@ def print_summary(console: Console, report: CrawlReport, db_url: str) -> None:
         f"[bold {colour}]Crawl {report.outcome}[/] (run {report.run_id}, {report.close_reason})"
         f" into {db_url}"
     )
+    session_id = report.stats.get("silkroad/session_id")
+    if session_id and session_id != report.run_id:
+        console.print(
+            f"Resumed the interrupted crawl of run {session_id}: "
+            f"{report.stats.get('silkroad/resumed_pending', 0)} request(s) were pending, "
+            f"{report.stats.get('silkroad/resumed_done', 0)} already done."
+        )
     rows = [
         ("requests", report.stats.get("downloader/request_count", 0)),
         ("pages fetched", report.count("pages_fetched")),
