@@ -71,6 +71,9 @@ _ARTICLE_ID = re.compile(
     r"|/(?:news|article|articles|story|stories|world|politics|economy|business|ekonomika|"
     r"politika|mir|society|analytics|opinion)/[^/?#]{12,}",
     re.IGNORECASE)
+_ARTICLE_QUERY = re.compile(
+    r"(?:^|&)(?:p|id|aid|nid|newsid|news_id|articleid|article_id|story_id|docid)=\d{3,}(?:&|$)",
+    re.IGNORECASE)
 _SLUG = re.compile(r"/[^/?#]*[a-z\u0430-\u044f][^/?#]*-[^/?#]+-[^/?#]+-[^/?#]+/?(?:\.s?html?)?$",
                    re.IGNORECASE)
 _WORD_BREAKS = re.compile(r"[-_/.+=&?%]+")
@@ -78,14 +81,19 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def link_priority(url: str, anchor_text: str, profile: TopicProfile) -> int:
-    """Scrapy request priority for a discovered link: higher = crawl sooner. Range about -10..+30."""
+    """Scrapy request priority for a discovered link: higher = crawl sooner, -10..+30."""
     url = (url or "").strip()
     if _NON_HTTP.match(url):
         return MIN_PRIORITY
     parts = urlsplit(url)
     path = unquote(parts.path or "/")
     query = unquote(parts.query or "")
-    score = _url_score(path, query) + _words_score(anchor_text or "", path, profile)
+    page = _url_score(path, query)
+    if page <= UTILITY_PAGE:
+        return MIN_PRIORITY  # no anchor makes a file or a login form an article
+    score = page + _words_score(anchor_text or "", path, profile)
+    if page == CALENDAR_TRAP:
+        score = min(score, PAGINATION - 1)  # endless dates: never before a listing page
     return max(MIN_PRIORITY, min(MAX_PRIORITY, score))
 
 
@@ -99,7 +107,8 @@ def _url_score(path: str, query: str) -> int:
         return CALENDAR_TRAP
     if _PAGINATION.search(full):
         return PAGINATION
-    if _DATE.search(path) or _ARTICLE_ID.search(path) or _SLUG.search(path):
+    if (_DATE.search(path) or _ARTICLE_ID.search(path) or _SLUG.search(path)
+            or _ARTICLE_QUERY.search(query)):
         return ARTICLE_PATH
     if path in ("", "/") or _SECTION.search(path):
         return SECTION_PAGE

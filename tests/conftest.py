@@ -28,7 +28,7 @@ FAST_CRAWL = (
     "-s", "AUTOTHROTTLE_ENABLED=False",
     "-s", "DOWNLOAD_DELAY=0",
     "-s", "SILKROAD_BATCH_SECONDS=0.2",
-    "-s", "RETRY_TIMES=1",
+    "-s", "RETRY_TIMES=2",
 )
 
 

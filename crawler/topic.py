@@ -1,0 +1,588 @@
+"""Topic relevance: is an extracted article about China–Central Asia relations?
+
+The archive keeps a page only when its text concerns China *and* Central Asia,
+so the score is built from evidence for both sides and, above all, from the
+two sides being named together (in the title, in one sentence, in neighbouring
+sentences). Round-ups that list many countries, pages about one side only and
+gambling-spam copies of real articles are what it must turn away.
+
+All vocabulary lives in ``topic_profile.toml``; this module only compiles it
+into one regular expression (a trie of every term, so one pass over the text
+finds every mention in every language) and turns mentions into a verdict.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import tomllib
+from bisect import bisect_right
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crawler.errors import SilkroadError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PROFILE_PATH = Path(__file__).with_name("topic_profile.toml")
+
+CHINA = "cn"
+CENTRAL_ASIA = "ca"
+OTHER = "other"
+
+_STAR = "\x00"  # a word that may go on (stems)
+_SEP = "\x01"  # a space or a hyphen between the words of a phrase
+_SEP_CLASS = r"[\s\-\u2010-\u2015]*"
+_SEP_CHARS = re.compile(r"[\s\-\u2010-\u2015]+")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_CJK_AHEAD = r"(?=[\u3400-\u9fff\uf900-\ufaff])"  # raw patterns in Chinese start with a Han
+_APOSTROPHES = "\u2019\u2018\u02bb\u02bc\u0060\u00b4\u02b9\u2032"
+_SENTENCE_END = re.compile(
+    r"[.!?\u2026]+[\"'\u00bb\u201d)\]]*(?=\s)|[\u3002\uff01\uff1f\uff1b!?;]+|\n")
+_WORDY = re.compile(r"\w\w")
+_NOT_TERMS = frozenset({"sides", "tags"})
+# What may stand between two names of an enumeration ("Russia, China and Kazakhstan").
+_ENUMERATION_GAP = re.compile(
+    r"\s*[,;/\uff0c\u3001\uff1b]?\s*(?:and|or|as well as|и|или|а также|和|与|及|以及|或)?\s*"
+    r"(?:the\s+)?", re.IGNORECASE)
+_REGION = "@region"
+_LIST_MARKS = re.compile(r"[,;\uff0c\u3001\uff1b]")
+
+
+class TopicProfileError(SilkroadError):
+    """The topic profile file is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class TopicVerdict:
+    score: float
+    keep: bool
+    countries: tuple[str, ...]
+    themes: tuple[str, ...]
+    profile_version: str
+
+
+@dataclass(frozen=True)
+class TopicSignals:
+    """What a short text (a link's anchor, a URL slug) promises about the topic."""
+
+    china: float
+    central_asia: float
+    joint: float
+    themes: int
+    spam: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    kind: str  # country | region | link | theme | genre | spam | relation | exclude
+    key: str
+    weight: float = 0.0
+    sides: tuple[str, ...] = ()
+    joint: float = 0.0
+    tags: tuple[str, ...] = ()
+    presence: bool = True  # whether a mention shows that its sides are there
+
+
+@dataclass(slots=True)
+class _Mention:
+    start: int
+    end: int
+    entry: _Entry
+    listed: bool = False  # one item of an enumeration that includes third countries
+
+    @property
+    def code(self) -> str:
+        return self.entry.key if self.entry.kind == "country" else _REGION
+
+
+@dataclass(slots=True)
+class _Span:
+    """What one sentence (or the title) names."""
+
+    china: float = 0.0  # named outright, not as one item of a list
+    central_asia: float = 0.0
+    china_any: float = 0.0  # named at all
+    central_asia_any: float = 0.0
+    link_joint: float = 0.0  # from names of both sides at once ("中哈", "Khorgos")
+    relation: bool = False
+    countries: set[str] = field(default_factory=set)
+
+    @property
+    def any_side(self) -> bool:
+        return self.china_any > 0 or self.central_asia_any > 0
+
+    @property
+    def both_named(self) -> bool:
+        return self.china > 0 and self.central_asia > 0
+
+
+@dataclass
+class _Reading:
+    """Everything one pass over a text found, sentence by sentence."""
+
+    spans: dict[int, _Span] = field(default_factory=lambda: defaultdict(_Span))
+    themes: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    genres: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    # country code -> (sentence id, weight, named as a country rather than implied by a link)
+    mentions: dict[str, list[tuple[int, float, bool]]] = field(
+        default_factory=lambda: defaultdict(list))
+    spam: float = 0.0
+    region: bool = False
+    sentences: int = 1
+
+    def count(self, predicate: Any) -> int:
+        return sum(1 for span in self.spans.values() if predicate(span))
+
+
+class _Lexicon:
+    """Maps a matched string back to the entries of the term that matched it."""
+
+    def __init__(self, fold_case: bool) -> None:
+        self.fold_case = fold_case
+        self.exact: dict[str, list[_Entry]] = defaultdict(list)
+        self.stems: dict[str, list[_Entry]] = defaultdict(list)
+        self.complex: list[tuple[re.Pattern[str], list[_Entry]]] = []
+        self.tokens: list[list[str]] = []
+
+    def add(self, term: str, entry: _Entry) -> None:
+        tokens = _tokens(term.lower() if self.fold_case else term)
+        self.tokens.append(tokens)
+        stars = tokens.count(_STAR)
+        if stars == 0:
+            _append_new(self.exact[_key("".join(tokens))], entry)
+        elif stars == 1 and tokens[-1] == _STAR:
+            _append_new(self.stems[_key("".join(tokens[:-1]))], entry)
+        else:
+            flags = re.IGNORECASE if self.fold_case else 0
+            self.complex.append((re.compile(_token_pattern(tokens), flags), [entry]))
+
+    def resolve(self, matched: str) -> list[_Entry]:
+        text = matched.lower() if self.fold_case else matched
+        key = _key(text)
+        if key in self.exact:
+            return self.exact[key]
+        for pattern, entries in self.complex:
+            if pattern.fullmatch(text):
+                return entries
+        for end in range(len(key), 0, -1):
+            if key[:end] in self.stems:
+                return self.stems[key[:end]]
+        return []
+
+
+class TopicProfile:
+    """A compiled vocabulary and the rules that turn mentions into a verdict."""
+
+    version: str
+    threshold: float
+
+    def __init__(self, data: dict[str, Any], *, threshold: float | None = None) -> None:
+        try:
+            self.version = str(data["version"])
+            self.threshold = float(data["threshold"] if threshold is None else threshold)
+            self._scoring = {k: float(v) for k, v in data["scoring"].items()}
+            self._spam = data["spam"]
+            self._fold = _fold_table(data.get("normalise", {}).get("zh_traditional", ""))
+            self._sides: dict[str, str] = {}
+            self._untagged: set[str] = set()
+            self._lexicons = {"ci": _Lexicon(True), "cs": _Lexicon(False), "zh": _Lexicon(True)}
+            self._raw: list[tuple[str, list[_Entry]]] = []
+            self._load_vocabulary(data)
+            self._regex = self._compile()
+        except (KeyError, TypeError, ValueError, re.error) as exc:
+            raise TopicProfileError(f"malformed topic profile: {exc!r}") from exc
+        self._cache: dict[tuple[str, str], list[_Entry]] = {}
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, *,
+             threshold: float | None = None) -> TopicProfile:
+        profile_path = Path(path) if path is not None else DEFAULT_PROFILE_PATH
+        try:
+            data = tomllib.loads(profile_path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise TopicProfileError(f"cannot read topic profile {profile_path}: {exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise TopicProfileError(f"topic profile {profile_path} is not TOML: {exc}") from exc
+        profile = cls(data, threshold=threshold)
+        log.debug("loaded topic profile %s from %s", profile.version, profile_path)
+        return profile
+
+    # -- building ---------------------------------------------------------
+
+    def _load_vocabulary(self, data: dict[str, Any]) -> None:
+        s = self._scoring
+        for table, country in data["countries"].items():
+            code = country.get("code", table)
+            self._sides[code] = country["side"]
+            if not country.get("tag", True):
+                self._untagged.add(code)
+            for kind in ("names", "places", "people", "companies"):
+                entry = _Entry("country", code, s[kind], (country["side"],))
+                self._add_terms(country.get(kind, {}), entry)
+        for key, region in data["regions"].items():
+            self._add_terms(region, _Entry("region", key, float(region["weight"]),
+                                           (region["side"],)))
+        for key, link in data["links"].items():
+            entry = _Entry("link", key, float(link["weight"]), tuple(link["sides"]),
+                           float(link["joint"]), tuple(link["tags"]),
+                           bool(link.get("presence", True)))
+            self._add_terms(link, entry)
+        for key, theme in data["themes"].items():
+            self._add_terms(theme, _Entry("theme", key, 1.0))
+        for key, genre in data.get("genres", {}).items():
+            self._add_terms(genre, _Entry("genre", key, 1.0))
+        for strength in ("strong", "weak"):
+            weight = float(self._spam[f"{strength}_weight"])
+            self._add_terms(self._spam[strength], _Entry("spam", strength, weight))
+        self._add_terms(data.get("exclusions", {}), _Entry("exclude", "exclude"))
+        self._add_terms(data.get("relations", {}), _Entry("relation", "relation"))
+
+    def _add_terms(self, table: dict[str, Any], entry: _Entry) -> None:
+        for language, terms in table.items():
+            if language in _NOT_TERMS or not isinstance(terms, list):
+                continue
+            for term in terms:
+                self._add_term(str(term).translate(self._fold), entry, language)
+
+    def _add_term(self, term: str, entry: _Entry, language: str) -> None:
+        if term.startswith("re:"):
+            self._raw.append((term[3:], [entry]))
+        elif _CJK.search(term):
+            self._lexicons["zh"].add(term, entry)
+        elif term.startswith("="):
+            self._lexicons["cs"].add(term[1:], entry)
+        elif term.strip():
+            self._lexicons["ci"].add(term, entry)
+        else:
+            raise ValueError(f"empty term in {entry.kind} {entry.key} ({language})")
+
+    def _compile(self) -> re.Pattern[str]:
+        lex = self._lexicons
+        ci, cs, zh = lex["ci"].tokens, lex["cs"].tokens, lex["zh"].tokens
+        # Leading character classes and one shared word-start test let the engine
+        # dismiss most positions at once: this is what keeps scoring fast.
+        words = (rf"(?<!\w)(?:(?P<ci>(?i:{_first(ci)}{_trie(ci)})(?!\w))"
+                 rf"|(?P<cs>{_first(cs)}(?:{_trie(cs)})(?!\w)))")
+        han = rf"(?P<zh>(?i:{_first(zh)}{_trie(zh)}))"
+        raw_han = [f"(?P<r{i}>{p})" for i, (p, _) in enumerate(self._raw) if _CJK.search(p)]
+        raw_other = [f"(?P<r{i}>{p})" for i, (p, _) in enumerate(self._raw)
+                     if not _CJK.search(p)]
+        parts = [words, han]
+        if raw_han:
+            parts.append(f"{_CJK_AHEAD}(?:{'|'.join(raw_han)})")
+        return re.compile("|".join(parts + raw_other))
+
+    # -- matching ---------------------------------------------------------
+
+    def _mentions(self, text: str) -> list[tuple[int, int, list[_Entry]]]:
+        found = []
+        for match in self._regex.finditer(text):
+            group = match.lastgroup or ""
+            if group.startswith("r"):
+                entries = self._raw[int(group[1:])][1]
+            else:
+                cache_key = (group, match.group())
+                cached = self._cache.get(cache_key)
+                if cached is None:
+                    cached = self._lexicons[group].resolve(match.group())
+                    if len(self._cache) > 100_000:
+                        self._cache.clear()
+                    self._cache[cache_key] = cached
+                entries = cached
+            if entries:
+                found.append((match.start(), match.end(), entries))
+        return found
+
+    def signals(self, text: str) -> TopicSignals:
+        """Topic evidence in a short text, for ranking links before fetching them."""
+        reading = self._read(self._normalise(text), split=False)
+        span = reading.spans[0]
+        return TopicSignals(span.china_any, span.central_asia_any, self._joint(span),
+                            len(reading.themes), reading.spam)
+
+    def _normalise(self, text: str) -> str:
+        return text.translate(self._fold)
+
+    def _read(self, text: str, *, split: bool = True, theme_weight: float = 1.0) -> _Reading:
+        reading = _Reading()
+        ends = [m.end() for m in _SENTENCE_END.finditer(text)] if split else []
+        if split:
+            parts = _SENTENCE_END.split(text)
+            reading.sentences = max(1, sum(1 for part in parts if _WORDY.search(part)))
+        reading.spans[0] = _Span()
+        names: dict[int, list[_Mention]] = defaultdict(list)
+        for start, end, entries in self._mentions(text):
+            sid = bisect_right(ends, start)
+            for entry in entries:
+                kind = entry.kind
+                if kind == "theme":
+                    reading.themes[entry.key] += theme_weight
+                elif kind == "genre":
+                    reading.genres[entry.key] += theme_weight
+                elif kind == "spam":
+                    reading.spam += entry.weight
+                elif kind == "relation":
+                    reading.spans[sid].relation = True
+                elif kind != "exclude":
+                    names[sid].append(_Mention(start, end, entry))
+        for sid, mentions in names.items():
+            begin = ends[sid - 1] if 0 < sid <= len(ends) else 0
+            finish = ends[sid] if sid < len(ends) else len(text)
+            self._mark_enumerations(text, mentions, _LIST_MARKS.subn("", text[begin:finish])[1])
+            span = reading.spans[sid]
+            for mention in mentions:
+                _credit(span, mention)
+                entry = mention.entry
+                reading.region |= entry.kind == "region"
+                if not mention.listed:
+                    codes = (entry.key,) if entry.kind == "country" else entry.tags
+                    for code in codes:
+                        reading.mentions[code].append((sid, entry.weight, entry.kind == "country"))
+        return reading
+
+    def _mark_enumerations(self, text: str, mentions: list[_Mention], marks: int) -> None:
+        """Flags names that are one item of a list reaching beyond China and Central Asia."""
+        s = self._scoring
+        places = [m for m in mentions if m.entry.kind in ("country", "region")]
+        codes = {m.code for m in places}
+        others = sum(1 for code in codes if self._sides.get(code) == OTHER)
+        if others >= s["list_others"] and (
+                len(codes) >= s["list_always"]
+                or len(codes) >= s["list_countries"] + 1 and marks >= s["list_marks"]):
+            for mention in places:
+                mention.listed = True
+            return
+        runs: list[list[_Mention]] = []
+        for mention in places:
+            last = runs[-1][-1] if runs else None
+            if (last is not None and 0 <= mention.start - last.end <= 24
+                    and _ENUMERATION_GAP.fullmatch(text, last.end, mention.start)):
+                runs[-1].append(mention)
+            else:
+                runs.append([mention])
+        for run in runs:
+            # World regions share one code, yet each is an item of its own.
+            items = {m.code if m.code not in self._untagged else f"{m.code}@{m.start}"
+                     for m in run}
+            if len(items) >= s["list_countries"] and any(
+                    self._sides.get(m.code) == OTHER for m in run):
+                for mention in run:
+                    mention.listed = True
+
+    # -- scoring ----------------------------------------------------------
+
+    def score(self, title: str, text: str, language: str | None = None) -> TopicVerdict:
+        """Score one article; `language` is only a hint, since pages mix scripts."""
+        s = self._scoring
+        head = self._read(self._normalise(title or ""), split=False,
+                          theme_weight=s["title_theme"])
+        body = self._read(self._normalise(text or ""))
+        heading = head.spans[0]
+
+        china_sentences = body.count(lambda sp: sp.china > 0) + (heading.china > 0)
+        ca_sentences = body.count(lambda sp: sp.central_asia > 0) + (heading.central_asia > 0)
+        related = min(china_sentences, ca_sentences) >= s["relation_sides"]
+        joints = sorted((self._joint(span, related) for span in body.spans.values()),
+                        reverse=True)
+        joints = [value for value in joints if value > 0]
+
+        evidence = self._title_evidence(heading, body, confirmed=bool(joints))
+        evidence += sum(s["joint"] * value * s["joint_decay"] ** k
+                        for k, value in enumerate(joints))
+        evidence += s["near"] * self._near_pairs(body)
+        evidence += s["single"] * min(china_sentences, ca_sentences)
+        density = body.count(lambda sp: sp.any_side) / body.sentences
+        evidence *= min(1.0, max(s["density_floor"], density / s["density_ref"]))
+        evidence *= self._genre_factor(head, body)
+        if not self._joint(heading) and any(self._sides.get(c) == OTHER for c in head.mentions):
+            evidence *= s["title_other"]
+
+        spam = head.spam + body.spam
+        score = 1.0 - math.exp(-evidence / s["scale"])
+        score *= max(0.0, 1.0 - float(self._spam["penalty"]) * spam)
+        is_spam = spam >= float(self._spam["drop"])
+        if is_spam:
+            score *= 0.1
+        has_china = heading.china_any > 0 or body.count(lambda sp: sp.china_any > 0) > 0
+        has_ca = heading.central_asia_any > 0 or body.count(lambda sp: sp.central_asia_any > 0) > 0
+        keep = score >= self.threshold and has_china and has_ca and not is_spam
+        themes = defaultdict(float, body.themes)
+        for key, hits in head.themes.items():
+            themes[key] += hits
+        return TopicVerdict(
+            score=round(score, 4),
+            keep=keep,
+            countries=self._countries(head, body, keep),
+            themes=self._themes(themes),
+            profile_version=self.version,
+        )
+
+    def _joint(self, span: _Span, related: bool = False) -> float:
+        """How much one sentence counts as naming China and Central Asia together."""
+        s = self._scoring
+        if span.both_named:
+            return 1.0
+        value = span.link_joint
+        if span.china_any > 0 and span.central_asia_any > 0:
+            value = max(value, s["list_joint"])
+        if not value and related and span.relation:
+            value = s["relation_joint"]
+        return value
+
+    def _near_pairs(self, body: _Reading) -> int:
+        """Neighbouring sentences that name one side each ("... to China. Kazakh farmers ...")."""
+        count = 0
+        for sid, span in body.spans.items():
+            after = body.spans.get(sid + 1)
+            if after is None or span.both_named or after.both_named:
+                continue
+            if (span.china > 0 and after.central_asia > 0) or (
+                    span.central_asia > 0 and after.china > 0):
+                count += 1
+        return min(count, 3)
+
+    def _genre_factor(self, head: _Reading, body: _Reading) -> float:
+        """Discount for sports results and market or weather round-ups."""
+        s = self._scoring
+        themes = sum(head.themes.values()) + sum(body.themes.values())
+        genre = max((head.genres.get(k, 0.0) + body.genres.get(k, 0.0)
+                     for k in set(head.genres) | set(body.genres)), default=0.0)
+        if genre >= s["genre_hits"] and genre >= s["genre_ratio"] * themes:
+            return s["genre"]
+        return 1.0 if themes else s["no_theme"]
+
+    def _title_evidence(self, title: _Span, body: _Reading, *, confirmed: bool) -> float:
+        s = self._scoring
+        joint = self._joint(title)
+        if joint:
+            return s["title_both"] * joint * (1.0 if confirmed else s["title_unconfirmed"])
+        body_china = body.count(lambda sp: sp.china > 0) > 0
+        body_ca = body.count(lambda sp: sp.central_asia > 0) > 0
+        if (title.china > 0 and body_ca) or (title.central_asia > 0 and body_china):
+            return s["title_one"]
+        return 0.0
+
+    def _countries(self, head: _Reading, body: _Reading, keep: bool) -> tuple[str, ...]:
+        s = self._scoring
+        tagged = {code for code in head.mentions if code in self._sides}
+        weights: dict[str, float] = {}
+        for code, hits in body.mentions.items():
+            side = self._sides.get(code, OTHER)
+            weights[code] = weight = sum(w for _, w, _ in hits)
+            if side == OTHER:
+                if weight >= s["other_tag_mentions"] and len({h[0] for h in hits}) >= 2:
+                    tagged.add(code)
+            elif weight >= s["tag_mentions"] or any(
+                    named and (body.spans[sid].both_named
+                               or self._enumerates_region(body.spans[sid]))
+                    for sid, _, named in hits):
+                tagged.add(code)
+        if keep:
+            tagged.add("CN")
+            central = [c for c in weights if self._sides.get(c) == CENTRAL_ASIA]
+            if (central and not any(self._sides.get(c) == CENTRAL_ASIA for c in tagged)
+                    and not (body.region or head.region)):
+                tagged.add(max(central, key=lambda c: weights[c]))
+        return tuple(sorted(tagged - self._untagged))
+
+    def _enumerates_region(self, span: _Span) -> bool:
+        return sum(1 for c in span.countries if self._sides.get(c) == CENTRAL_ASIA) >= 3
+
+    def _themes(self, hits: dict[str, float]) -> tuple[str, ...]:
+        if not hits:
+            return ()
+        floor = max(self._scoring["theme_hits"], 0.3 * max(hits.values()))
+        return tuple(sorted(key for key, count in hits.items() if count >= floor))
+
+
+def _credit(span: _Span, mention: _Mention) -> None:
+    entry = mention.entry
+    if entry.kind == "country":
+        span.countries.add(entry.key)
+    if entry.kind == "link":
+        span.link_joint = max(span.link_joint, entry.joint)
+    if not entry.presence:
+        return
+    if CHINA in entry.sides:
+        span.china_any += entry.weight
+        span.china += 0.0 if mention.listed else entry.weight
+    if CENTRAL_ASIA in entry.sides:
+        span.central_asia_any += entry.weight
+        span.central_asia += 0.0 if mention.listed else entry.weight
+
+
+def _append_new(entries: list[_Entry], entry: _Entry) -> None:
+    if entry not in entries:
+        entries.append(entry)
+
+
+def _tokens(term: str) -> list[str]:
+    tokens: list[str] = []
+    for char in term.strip():
+        if char == "*":
+            tokens.append(_STAR)
+        elif _SEP_CHARS.fullmatch(char):
+            if tokens and tokens[-1] != _SEP:
+                tokens.append(_SEP)
+        else:
+            tokens.append(char)
+    return tokens
+
+
+def _key(text: str) -> str:
+    return _SEP_CHARS.sub("", text.replace(_SEP, "").replace(_STAR, ""))
+
+
+def _token_regex(token: str) -> str:
+    if token == _STAR:
+        return r"\w*"
+    if token == _SEP:
+        return _SEP_CLASS
+    return re.escape(token)
+
+
+def _token_pattern(tokens: list[str]) -> str:
+    return "".join(_token_regex(t) for t in tokens)
+
+
+def _trie(sequences: list[list[str]]) -> str:
+    """One regex for many terms: shared prefixes are matched once, longest first."""
+    root: dict[str, Any] = {}
+    for tokens in sequences:
+        node = root
+        for token in tokens:
+            node = node.setdefault(token, {})
+        node[""] = {}
+    return _emit(root) or r"(?!)"
+
+
+def _first(sequences: list[list[str]]) -> str:
+    chars = sorted({tokens[0] for tokens in sequences if tokens})
+    return "(?=[" + "".join(re.escape(c) for c in chars) + "])" if chars else ""
+
+
+def _emit(node: dict[str, Any]) -> str:
+    # Stems go last so that a longer phrase through the same prefix wins.
+    children = sorted((t for t in node if t), key=lambda t: (t == _STAR, t))
+    alternatives = [_token_regex(t) + _emit(node[t]) for t in children]
+    if not alternatives:
+        return ""
+    body = "|".join(alternatives)
+    if "" in node:
+        return f"(?:{body})?"
+    return body if len(alternatives) == 1 else f"(?:{body})"
+
+
+def _fold_table(pairs: str) -> dict[int, str]:
+    table = {ord(c): "'" for c in _APOSTROPHES}
+    table[ord("ё")] = "е"
+    table[ord("Ё")] = "Е"
+    for pair in pairs.split():
+        if len(pair) != 2:
+            raise ValueError(f"zh_traditional entry {pair!r} is not two characters")
+        table[ord(pair[0])] = pair[1]
+    return table
