@@ -29,7 +29,9 @@ SPAM = -15
 
 # What the URL promises.
 ARTICLE_PATH = 6
-SECTION_PAGE = -3
+# Section fronts are where new article links appear: worth more than an
+# article link that promises nothing on topic, less than one that does.
+SECTION_PAGE = 9
 PAGINATION = -4
 CALENDAR_TRAP = -8
 UTILITY_PAGE = -10
@@ -76,6 +78,8 @@ _ARTICLE_QUERY = re.compile(
     re.IGNORECASE)
 _SLUG = re.compile(r"/[^/?#]*[a-z\u0430-\u044f][^/?#]*-[^/?#]+-[^/?#]+-[^/?#]+/?(?:\.s?html?)?$",
                    re.IGNORECASE)
+# One short word as the whole path (/news/, /world, /zhongya/, /section3.html).
+_SHORT_SECTION = re.compile(r"^/[a-z\u0430-\u044f]{2,20}\d{0,2}(?:/|\.s?html?)?$", re.IGNORECASE)
 _WORD_BREAKS = re.compile(r"[-_/.+=&?%]+")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -110,7 +114,7 @@ def _url_score(path: str, query: str) -> int:
     if (_DATE.search(path) or _ARTICLE_ID.search(path) or _SLUG.search(path)
             or _ARTICLE_QUERY.search(query)):
         return ARTICLE_PATH
-    if path in ("", "/") or _SECTION.search(path):
+    if path in ("", "/") or _SECTION.search(path) or _SHORT_SECTION.search(path):
         return SECTION_PAGE
     return 0
 

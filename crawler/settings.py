@@ -24,6 +24,7 @@ SILKROAD_TOPIC_PROFILE = None  # path of a topic profile TOML; None: the package
 SILKROAD_TOPIC_THRESHOLD = None  # None: the profile's own threshold
 SILKROAD_BATCH_SIZE = 50  # pages per write transaction
 SILKROAD_BATCH_SECONDS = 2.0  # longest a fetched page waits before it is written
+SILKROAD_FOCUSED_CRAWL = True  # fetch links that promise on-topic articles first
 SILKROAD_RESUME = True  # continue an interrupted crawl from its database frontier
 
 # -- identity: an honest User-Agent with a way to reach us -------------------------
@@ -58,10 +59,24 @@ METAREFRESH_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 COOKIES_ENABLED = False
+# http(s) only: no file:, ftp:, data: or s3: downloads, whatever a page links to.
+DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "data": None, "s3": None}
+# Refuse private, loopback and link-local addresses the seeds file does not name
+# (crawler/middlewares/ssrf.py).
+SILKROAD_SSRF_GUARD = True
+# Retries wait for Retry-After, else 1 s, 2 s, 4 s ...; a longer Retry-After is not waited for.
+SILKROAD_RETRY_BACKOFF = 1.0
+SILKROAD_RETRY_BACKOFF_MAX = 60.0
 
 HTTPERROR_ALLOWED_CODES = [304]  # a conditional re-crawl's "not modified" is a revisit
 
 DOWNLOADER_MIDDLEWARES = {
+    # Ours scopes by the seeds' sources, redirects and retries included.
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "crawler.middlewares.scope.SourceScopeMiddleware": 50,
+    "crawler.middlewares.ssrf.SsrfGuardMiddleware": 60,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.backoff.BackoffRetryMiddleware": 550,
     "crawler.middlewares.conditional.ConditionalGetMiddleware": 560,
 }
 

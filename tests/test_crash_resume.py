@@ -16,70 +16,17 @@ import pytest
 
 from crawler.loopback_web import LoopbackWeb
 from tests.conftest import FAST_CRAWL, REPO, run_crawl, write_seeds
+from tests.synthetic_web import off_topic, on_topic, write_news_site
 
-PLACES = ["Almaty", "Astana", "Bishkek", "Osh", "Tashkent", "Samarkand", "Dushanbe", "Ashgabat"]
-GOODS = ["wheat", "copper", "cotton yarn", "solar panels", "trucks", "fertiliser", "apples",
-         "steel pipes"]
-COUNTRY = {"Almaty": "Kazakhstan", "Astana": "Kazakhstan", "Bishkek": "Kyrgyzstan",
-           "Osh": "Kyrgyzstan", "Tashkent": "Uzbekistan", "Samarkand": "Uzbekistan",
-           "Dushanbe": "Tajikistan", "Ashgabat": "Turkmenistan"}
 ARTICLES = 48
 OFF_TOPIC = 24
-
-
-def on_topic(n: int) -> tuple[str, str]:
-    place, good = PLACES[n % len(PLACES)], GOODS[(n // len(PLACES)) % len(GOODS)]
-    country = COUNTRY[place]
-    title = f"Report {n}: {country} and China expand trade in {good}"
-    body = [
-        f"Traders in {place} said on Monday that shipments of {good} between {country} and "
-        f"China reached {1000 + 37 * n} tonnes in the latest quarter, report number {n}.",
-        f"Officials from {country} and Chinese provincial delegations met to simplify customs "
-        f"checks at the border, hoping to cut waiting times for lorries carrying {good}.",
-        f"Logistics firms in {place} plan {3 + n % 5} new warehouses near the rail terminal, "
-        f"because freight trains from Xi'an and Urumqi now arrive several times a week.",
-        f"Economists note that trade between China and Central Asia passed one hundred billion "
-        f"dollars last year, and they expect goods such as {good} to keep growing.",
-        f"The agreement signed in {place} in case {n} also covers training for customs staff "
-        f"and a shared digital platform for certificates of origin.",
-    ]
-    return title, " ".join(body) + " " + " ".join(body[::-1])
-
-
-def off_topic(n: int) -> tuple[str, str]:
-    title = f"Local football round {n}: late goal settles the derby"
-    text = (f"The home side won round {n} of the regional league with a header in stoppage "
-            f"time. Supporters filled the small stadium despite the rain, and the coach praised "
-            f"the young defenders for their discipline in the second half of match {n}. ") * 4
-    return title, text
-
-
-def page(title: str, text: str, day: int) -> str:
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
-            f"<meta property='article:published_time' content='2025-05-{day:02d}'></head><body>"
-            f"<nav><a href='/'>Home</a></nav><article><h1>{title}</h1><p>{text}</p></article>"
-            f"<footer>Subscribe to the newsletter</footer></body></html>")
 
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory: pytest.TempPathFactory) -> LoopbackWeb:
     root = tmp_path_factory.mktemp("crashweb")
-    site = root / "site"
-    (site / "news").mkdir(parents=True)
-    links = []
-    for n in range(ARTICLES):
-        (site / "news" / f"a{n}.html").write_text(page(*on_topic(n), 1 + n % 28), "utf-8")
-        links.append(f"<li><a href='/news/a{n}.html'>Trade report {n}</a></li>")
-    for n in range(OFF_TOPIC):
-        (site / "news" / f"f{n}.html").write_text(page(*off_topic(n), 1 + n % 28), "utf-8")
-        links.append(f"<li><a href='/news/f{n}.html'>Football {n}</a></li>")
-    for part in range(4):
-        chunk = links[part::4]
-        (site / f"list{part}.html").write_text(
-            f"<html><body><ul>{''.join(chunk)}</ul></body></html>", "utf-8")
-    (site / "index.html").write_text("<html><body>" + "".join(
-        f"<a href='/list{part}.html'>Section {part}</a>" for part in range(4)) + "</body></html>",
-        "utf-8")
+    articles = [on_topic(n) for n in range(ARTICLES)] + [off_topic(n) for n in range(OFF_TOPIC)]
+    write_news_site(root / "site", articles, sections=4)
     (root / "web.toml").write_text(
         '[[sites]]\nname = "trade"\ndir = "site"\naddress = "127.0.0.41"\n', "utf-8")
     (root / "sources.toml").write_text(
@@ -147,5 +94,5 @@ def test_five_kills_then_resume_equals_an_uninterrupted_crawl(web: LoopbackWeb,
     assert [r[1] for r in runs[:-1]] == ["interrupted"] * (len(runs) - 1)
     assert len({r[2] for r in runs}) == 1, "every run continued the first one's session"
     # Resumed, not restarted: each article page was fetched about once overall.
-    article_hits = [r for r in web.requests if r.path.startswith("/news/a")]
+    article_hits = [r for r in web.requests if "-trade-" in r.path]
     assert len(article_hits) <= ARTICLES + 5 * 8, len(article_hits)

@@ -24,14 +24,15 @@ ORDERINGS = [
     # Topic words in the URL slug count when the anchor says nothing.
     (("https://example.com/2025/06/19/china-kyrgyzstan-railway-deal/", "Read more"),
      ("https://example.com/2025/06/19/ohio-county-fair-opens/", "Read more")),
-    # Article-like URLs beat section, tag and listing pages with the same anchor.
+    # An article link that promises the topic beats a section front; a section front beats
+    # an article link that promises nothing (it is where on-topic links turn up).
     (("https://example.com/2025/06/19/china-central-asia-summit/", "Summit"),
      ("https://example.com/tag/summit/", "Summit")),
-    (("http://www.news.cn/world/20250619/abc/c.html", "Latest"),
-     ("https://example.com/category/world/", "Latest")),
-    (("https://www.kommersant.ru/doc/7654321", "Новости"),
-     ("https://www.kommersant.ru/rubric/3", "Новости")),
-    (("http://world.people.com.cn/n1/2025/0619/c1002-40500000.html", "要闻"),
+    (("https://example.com/category/world/", "Latest"),
+     ("http://www.news.cn/world/20250619/abc/c.html", "Latest")),
+    (("https://www.kommersant.ru/rubric/3", "Новости"),
+     ("https://www.kommersant.ru/doc/7654321", "Новости")),
+    (("http://world.people.com.cn/n1/2025/0619/c1002-40500000.html", "中哈签署协议"),
      ("http://world.people.com.cn/index2.html", "要闻")),
     (("https://example.com/news/content_1234567.htm", "News"),
      ("https://example.com/news/?page=7", "News")),

@@ -50,12 +50,14 @@ class SeedsSpider(scrapy.Spider):
         self.seeds: SeedsFile | None = None
         self.link_extractor = LinkExtractor(unique=True, strip=True)
         self.done_urls: set[str] = set()
+        self.focused = True
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SeedsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         path = spider._seeds_file_arg or crawler.settings.get("SEEDS_FILE") or DEFAULT_SEEDS_FILE
         spider.seeds = load_seeds(path)
+        spider.focused = crawler.settings.getbool("SILKROAD_FOCUSED_CRAWL", True)
         return spider
 
     @property
@@ -222,7 +224,7 @@ class SeedsSpider(scrapy.Spider):
             if target is None:
                 self.crawler.stats.inc_value("silkroad/links_off_scope")
                 continue
-            priority = link_priority(link.url, link.text or "", profile)
+            priority = link_priority(link.url, link.text or "", profile) if self.focused else 0
             if request := self._request(link.url, target, self.parse_page, via, priority):
                 yield request
 
