@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from crawler.fingerprint import body_digest
@@ -253,11 +253,28 @@ def link_near_duplicate(session: Session, article: Article) -> None:
         if score >= SIMILARITY_THRESHOLD and (best is None or score > best[0]):
             best = (score, other.duplicate_of or other.id)
     if best is not None:
-        article.similarity = round(best[0], 4)
-        article.duplicate_of = best[1]
+        score, root_id = best
+        root = session.get(Article, root_id)
+        if root is not None and _published_earlier(article, root):
+            # Crawl order is chance: the earlier publication is the original.
+            session.execute(
+                update(Article)
+                .where((Article.id == root_id) | (Article.duplicate_of == root_id))
+                .values(duplicate_of=article.id)
+            )
+            session.execute(update(Article).where(Article.id == root_id)
+                            .values(similarity=round(score, 4)))
+        else:
+            article.similarity = round(score, 4)
+            article.duplicate_of = root_id
     session.add_all(
         ArticleBand(band=band, bucket=bucket, article_id=article.id) for band, bucket in keys
     )
+
+
+def _published_earlier(article: Article, other: Article) -> bool:
+    return bool(article.published and other.published
+                and article.published[:10] < other.published[:10])
 
 
 def replace_signature(session: Session, article: Article, minhash: bytes) -> None:

@@ -147,3 +147,20 @@ def test_every_fetch_is_logged(session: Session) -> None:
     logged = session.execute(select(Fetch.revisit, Fetch.snapshot_id).order_by(Fetch.id)).all()
     assert [r.revisit for r in logged] == [False, True]
     assert logged[0].snapshot_id == logged[1].snapshot_id is not None
+
+
+def test_the_earlier_publication_is_the_original_whatever_the_crawl_order(session: Session) -> None:
+    from crawler.near_duplicates import signature
+
+    base = " ".join(f"Sentence {i} about the Khorgos dry port, China and Kazakhstan." for i in range(30))
+    repost = base + " Republished with permission."
+    with session.begin():
+        record_fetch(session, fetch("http://mirror/1", repost.encode()),
+                     article(repost, minhash=signature(repost), published="2025-09-09"),
+                     run_id=None, outcome="article")
+        record_fetch(session, fetch("http://wire/1", base.encode()),
+                     article(base, minhash=signature(base), published="2025-09-08"),
+                     run_id=None, outcome="article")
+    rows = dict(session.execute(select(Article.url, Article.duplicate_of)).all())
+    original = session.scalar(select(Article.id).where(Article.url == "http://wire/1"))
+    assert rows == {"http://wire/1": None, "http://mirror/1": original}

@@ -36,6 +36,21 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> LoopbackWeb:
         yield loopback
 
 
+def wait_until_crawling(path: Path, process: subprocess.Popen[bytes], limit: float = 60) -> None:
+    """Kill moments are counted from the start of the crawl proper, not of the process
+    (start-up takes longer on a loaded machine)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with sqlite3.connect(path) as conn:
+                if conn.execute("SELECT count(*) FROM crawl_runs WHERE outcome = 'running'"
+                                ).fetchone()[0]:
+                    return
+        except sqlite3.OperationalError:
+            pass  # not migrated yet
+        time.sleep(0.05)
+
+
 def archive_state(path: Path) -> dict[str, object]:
     with sqlite3.connect(path) as conn:
         return {
@@ -72,7 +87,8 @@ def test_five_kills_then_resume_equals_an_uninterrupted_crawl(web: LoopbackWeb,
             cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        time.sleep(rng.uniform(1.5, 4.0))
+        wait_until_crawling(killed, process)
+        time.sleep(rng.uniform(0.2, 2.5))
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)  # the crawl and its extraction workers
             kills += 1
