@@ -14,6 +14,7 @@ Format (DESIGN.md §4), one table per source::
 from __future__ import annotations
 
 import tomllib
+from importlib import resources
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,14 @@ class SeedsFile:
             if src.name == name:
                 return src
         raise SeedsError(f"no source named {name!r} in {self.path}")
+
+
+def default_seeds_path() -> Path:
+    """./seeds/sources.toml when run from a checkout, else the copy shipped in the package."""
+    local = Path(DEFAULT_SEEDS_FILE)
+    if local.is_file():
+        return local
+    return Path(str(resources.files("seeds") / "sources.toml"))
 
 
 def load_seeds(path: str | Path) -> SeedsFile:

@@ -7,7 +7,7 @@ transaction, so a batch of pages lands whole or not at all.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from crawler.fingerprint import body_digest
 from crawler.near_duplicates import SIMILARITY_THRESHOLD, band_keys, similarity
 from crawler.timeutil import utcnow
+from crawler.urls import canonical_url
 from storage.models import (
     Article,
     ArticleBand,
@@ -28,7 +29,6 @@ from storage.models import (
     Source,
 )
 from storage.search_index import index_article
-
 
 REVISIT = "revisit"  # outcome of a fetch whose bytes equal the last snapshot (or a 304)
 
@@ -209,6 +209,10 @@ def record_fetch(
         existing.last_seen_at = max(existing.last_seen_at, fetch.fetched_at)
         article_state = "duplicate"
     _record_sighting(session, existing.id, page.id, snapshot_id, fetch, run_id)
+    if canonical_url(fetch.final_url) != canonical_url(fetch.url):
+        # Redirected: the URL the text was served at is a sighting too.
+        _record_sighting(session, existing.id, page.id, snapshot_id,
+                         replace(fetch, url=fetch.final_url), run_id)
     _log_fetch(session, page, fetch, run_id, snapshot_id, outcome, revisit=False)
     return StoreResult(page_state, article_state, existing.id, snapshot_id)
 

@@ -11,16 +11,16 @@ from crawler.cli.common import console, db_option
 from crawler.cli.progress import CrawlProgress, print_summary
 from crawler.crawl_runner import CrawlReport, crawl_settings, run_crawl
 from crawler.errors import UsageError
-from crawler.seeds import DEFAULT_SEEDS_FILE
+from crawler.seeds import DEFAULT_SEEDS_FILE, default_seeds_path
 from storage.engine import resolve_db_url
 
 seeds_option = click.option(
     "--seeds",
     "seeds",
     metavar="FILE",
-    default=DEFAULT_SEEDS_FILE,
-    show_default=True,
-    help="Seeds file (TOML) listing the sources to crawl.",
+    default=None,
+    help=f"Seeds file (TOML) listing the sources to crawl [default: {DEFAULT_SEEDS_FILE}, "
+         "else the copy shipped with the package].",
 )
 setting_option = click.option(
     "-s",
@@ -68,7 +68,7 @@ def crawl_and_report(settings: object, db_url: str, *, quiet_logs: bool) -> Craw
                    "runs`), or start over from the seeds.")
 @setting_option
 @click.option("--log", "show_log", is_flag=True, help="Show Scrapy's INFO log instead of progress.")
-def crawl(seeds: str, db: str | None, max_pages: int | None, depth: int | None, resume: bool,
+def crawl(seeds: str | None, db: str | None, max_pages: int | None, depth: int | None, resume: bool,
           settings: tuple[str, ...], show_log: bool) -> None:
     """Crawl the seed sources once, archive what is on topic, print a summary.
 
@@ -83,7 +83,7 @@ def crawl(seeds: str, db: str | None, max_pages: int | None, depth: int | None, 
     """
     db_url = resolve_db_url(db)
     scrapy_settings = crawl_settings(
-        seeds_file=seeds, db_url=db_url, max_pages=max_pages, depth=depth,
+        seeds_file=seeds or str(default_seeds_path()), db_url=db_url, max_pages=max_pages, depth=depth,
         overrides={"SILKROAD_RESUME": str(resume), **parse_settings(settings)},
     )
     report = crawl_and_report(scrapy_settings, db_url, quiet_logs=not show_log)
