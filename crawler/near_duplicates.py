@@ -15,7 +15,6 @@ import unicodedata
 from functools import lru_cache
 
 import numpy as np
-from datasketch import MinHash
 
 NUM_PERM = 128
 BANDS = 32
@@ -36,7 +35,9 @@ def _to_simplified():  # type: ignore[no-untyped-def]
 
 
 @lru_cache(maxsize=1)
-def _prototype() -> MinHash:
+def _prototype():  # type: ignore[no-untyped-def]
+    from datasketch import MinHash  # imports scipy: only where signatures are made
+
     return MinHash(num_perm=NUM_PERM, seed=20250617, scheme=SCHEME)
 
 
@@ -55,7 +56,7 @@ def signature(text: str) -> bytes:
         for i in range(max(1, len(words) - SHINGLE + 1))
     }
     proto = _prototype()
-    minhash = MinHash(
+    minhash = type(proto)(
         num_perm=NUM_PERM, seed=proto.seed, permutations=proto.permutations, scheme=SCHEME
     )
     minhash.update_batch(list(shingles))

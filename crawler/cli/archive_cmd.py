@@ -75,8 +75,3 @@ def reprocess(since: str | None, source: str | None, db: str | None) -> None:
         f"{counts['updated']} updated, {counts['re_extracted']} re-extracted, "
         f"{counts['newly_archived']} newly archived, {counts['now_off_topic']} now off-topic."
     )
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(import_warc)
-    cli.add_command(reprocess)

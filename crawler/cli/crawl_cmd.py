@@ -88,8 +88,3 @@ def crawl(seeds: str | None, db: str | None, max_pages: int | None, depth: int |
     )
     report = crawl_and_report(scrapy_settings, db_url, quiet_logs=not show_log)
     sys.exit(0 if report.ok else 1)
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(crawl)
-

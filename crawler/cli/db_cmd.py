@@ -37,7 +37,3 @@ def db_upgrade(db: str | None) -> None:
         console.print(f"Upgraded {resolve_db_url(db)} from {before or 'empty'} to {after}.")
     else:
         console.print(f"{resolve_db_url(db)} is at the newest schema ({head_revision()}).")
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(db_group)

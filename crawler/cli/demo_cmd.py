@@ -96,7 +96,3 @@ def show_run_articles(db_url: str, run_id: int | None, expected: dict) -> None:
     for record in hits[:5]:
         console.print(f"  #{record['id']} {record['title']}")
     console.print(f"\nTry: silkroad search {term} --db {db_url}")
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(demo)

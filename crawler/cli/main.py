@@ -2,37 +2,59 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from crawler import __version__
-from crawler.cli import (
-    archive_cmd,
-    browse_cmd,
-    crawl_cmd,
-    db_cmd,
-    demo_cmd,
-    export_cmd,
-    schedule_cmd,
-    search_cmd,
-)
 from crawler.cli.common import err_console
 from crawler.errors import SilkroadError
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
+# Command name -> "module:attribute". Imported only when used: a search should not
+# pay for loading Scrapy, trafilatura and the near-duplicate machinery.
+COMMANDS = {
+    "crawl": "crawler.cli.crawl_cmd:crawl",
+    "demo": "crawler.cli.demo_cmd:demo",
+    "search": "crawler.cli.search_cmd:search",
+    "show": "crawler.cli.search_cmd:show",
+    "export": "crawler.cli.export_cmd:export",
+    "stats": "crawler.cli.search_cmd:stats",
+    "runs": "crawler.cli.schedule_cmd:runs",
+    "health": "crawler.cli.schedule_cmd:health",
+    "schedule": "crawler.cli.schedule_cmd:schedule",
+    "browse": "crawler.cli.browse_cmd:browse",
+    "import-warc": "crawler.cli.archive_cmd:import_warc",
+    "reprocess": "crawler.cli.archive_cmd:reprocess",
+    "db": "crawler.cli.db_cmd:db_group",
+}
+
 
 class SilkroadGroup(click.Group):
-    """Turns our errors into one line on stderr and exit status 2."""
+    """Loads subcommands lazily; turns our errors into one line on stderr and exit status 2."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, _, attribute = target.partition(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except SilkroadError as exc:
-            err_console.print(f"[bold red]Error:[/] {exc}", markup=True, soft_wrap=True)
+            err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", soft_wrap=True)
             sys.exit(2)
 
 
@@ -52,9 +74,3 @@ def cli(verbose: bool) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.root.addHandler(handler)
     logging.root.setLevel(logging.INFO if verbose else logging.WARNING)
-
-
-for module in (
-    crawl_cmd, demo_cmd, export_cmd, archive_cmd, db_cmd, schedule_cmd, search_cmd, browse_cmd
-):
-    module.register(cli)

@@ -80,6 +80,7 @@ def print_summary(console: Console, report: CrawlReport, db_url: str) -> None:
         ("off-topic pages", report.count("off_topic")),
         ("pages without article", report.count("no_article")),
         ("robots.txt denials", report.stats.get("robotstxt/forbidden", 0)),
+        ("HTTP errors (4xx/5xx)", report.count("http_errors")),
         ("fetch errors", report.count("fetch_errors")),
         ("analysis / store errors",
          f"{report.count('analysis_errors')} / {report.count('store_errors')}"),

@@ -13,6 +13,7 @@ import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
+from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
 from sqlalchemy.orm import Session
 from twisted.python.failure import Failure
@@ -267,14 +268,21 @@ class SeedsSpider(scrapy.Spider):
 
     def on_error(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
-        if failure.check(IgnoreRequest):
-            # robots.txt denials and the like: Scrapy counts them (robotstxt/forbidden).
-            log.debug("not fetched: %s (%s)", getattr(request, "url", "?"),
-                      failure.getErrorMessage())
+        url = getattr(request, "url", "?")
+        source = request.cb_kwargs.get("source_name") if request is not None else None
+        # HttpError (4xx/5xx) is a subclass of IgnoreRequest: check it first.
+        if failure.check(HttpError):
+            kind = "http_errors"
+            log.info("HTTP error: %s (%s)", url, failure.getErrorMessage())
+        elif failure.check(IgnoreRequest):
+            kind = "robots_denied"  # Scrapy counts these too (robotstxt/forbidden)
+            log.debug("not fetched: %s (%s)", url, failure.getErrorMessage())
         else:
-            self.crawler.stats.inc_value("silkroad/fetch_errors")
-            log.info("fetch failed: %s (%s)", getattr(request, "url", "?"),
-                     failure.getErrorMessage())
+            kind = "fetch_errors"
+            log.info("fetch failed: %s (%s)", url, failure.getErrorMessage())
+        self.crawler.stats.inc_value(f"silkroad/{kind}")
+        if source:
+            self.crawler.stats.inc_value(f"silkroad/source/{source}/{kind}")
         if request is not None:
             # Failed work is done for this session; the next fresh crawl tries again.
             self.crawler.signals.send_catch_log(frontier_done, urls=[request.url])
