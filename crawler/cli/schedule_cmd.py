@@ -24,7 +24,7 @@ from crawler.health import SourceHealth, assess_archive, source_counts
 from crawler.scheduled_crawl import RUNNING, CrawlJob
 from crawler.scheduler import CrawlScheduler, JobInfo
 from crawler.schedules import Schedule
-from crawler.seeds import load_seeds
+from crawler.seeds import default_seeds_path, load_seeds
 from crawler.timeutil import isoformat_utc
 from storage.engine import resolve_db_url
 from storage.models import CrawlRun
@@ -54,7 +54,7 @@ format_option = click.option("--format", "fmt", type=click.Choice(["table", "jso
 @click.option("--list", "list_jobs", is_flag=True,
               help="List the jobs stored in the database, then exit.")
 @click.option("--remove", "remove_job", metavar="JOB_ID", help="Remove a stored job, then exit.")
-def schedule(every: str | None, cron: str | None, seeds: str, db: str | None,
+def schedule(every: str | None, cron: str | None, seeds: str | None, db: str | None,
              settings: tuple[str, ...], list_jobs: bool, remove_job: str | None) -> None:
     """Run crawls on a schedule until stopped (Ctrl-C or SIGTERM).
 
@@ -76,6 +76,7 @@ def schedule(every: str | None, cron: str | None, seeds: str, db: str | None,
         _manage_jobs(db_url, remove_job)
         return
     requested = Schedule.parse(cron=cron, every=every)
+    seeds = seeds or str(default_seeds_path())
     seeds_file = load_seeds(seeds)
     if requested is None:
         requested = Schedule.from_table(seeds_file.schedule, str(seeds_file.path))
