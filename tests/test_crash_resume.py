@@ -3,6 +3,7 @@ work from the database frontier without duplicates or starting over."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from crawler.loopback_web import LoopbackWeb
-from tests.conftest import FAST_CRAWL, REPO, run_crawl, write_seeds
+from tests.conftest import FAST_CRAWL, REPO, run_cli, run_crawl, write_seeds
 from tests.synthetic_web import off_topic, on_topic, write_news_site
 
 ARTICLES = 48
@@ -96,6 +97,10 @@ def test_five_kills_then_resume_equals_an_uninterrupted_crawl(web: LoopbackWeb,
         assert archive_state(killed)["integrity"] == "ok"
         assert archive_state(killed)["orphans"] == 0
     assert kills >= 3, "the crawl finished before it could be killed: make the web slower"
+
+    listed = run_cli("runs", "--format", "json", "--db", f"sqlite:///{killed}")
+    latest = json.loads(listed.stdout)[0]
+    assert latest["pending"] > 0, latest  # what the next crawl will resume
 
     final = run_crawl(seeds, f"sqlite:///{killed}", *slow)
     assert final.returncode == 0, final.stderr[-2000:]

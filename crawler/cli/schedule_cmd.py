@@ -27,6 +27,7 @@ from crawler.schedules import Schedule
 from crawler.seeds import default_seeds_path, load_seeds
 from crawler.timeutil import isoformat_utc
 from storage.engine import resolve_db_url
+from storage.frontier import pending_counts
 from storage.models import CrawlRun
 
 COUNT_COLUMNS = (
@@ -171,7 +172,7 @@ def _install_stop_handlers(stop: threading.Event) -> dict[int, Any]:
 # -- runs and health ---------------------------------------------------------------------
 
 
-def run_record(run: CrawlRun) -> dict[str, Any]:
+def run_record(run: CrawlRun, pending: dict[int, int] | None = None) -> dict[str, Any]:
     """A run as `silkroad runs --format json` shows it."""
     stats = run.stats or {}
     took = ((run.finished_at - run.started_at).total_seconds()
@@ -189,6 +190,10 @@ def run_record(run: CrawlRun) -> dict[str, Any]:
         "pid": run.pid,
         "counts": {name: getattr(run, column) or 0 for name, column in COUNT_COLUMNS},
         "sources": source_counts(stats),
+        "session_id": run.session_id,
+        # Requests an interrupted crawl left; the next `silkroad crawl` resumes them.
+        "pending": (pending or {}).get(run.session_id or run.id, 0)
+        if run.outcome != "ok" else 0,
     }
 
 
@@ -197,7 +202,7 @@ def _runs_table(records: list[dict[str, Any]]) -> Table:
     for column in ("run", "trigger", "started UTC", "took", "outcome", "exit"):
         table.add_column(column, no_wrap=True,
                          justify="right" if column in ("run", "took", "exit") else "left")
-    for column in ("pages", "new", "dups", "off", "err"):
+    for column in ("pages", "new", "dups", "off", "err", "pending"):
         table.add_column(column, justify="right", no_wrap=True)
     colours = {"ok": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}
     for record in records:
@@ -210,6 +215,7 @@ def _runs_table(records: list[dict[str, Any]]) -> Table:
             f"[{colours.get(outcome, 'white')}]{outcome}[/]",
             "" if record["exit_status"] is None else str(record["exit_status"]),
             *(str(record["counts"][name]) for name, _ in COUNT_COLUMNS),
+            str(record["pending"] or ""),
         )
     return table
 
@@ -269,6 +275,8 @@ def runs(limit: int, fmt: str, with_health: bool, health_seeds: str | None, stri
     """List crawl runs, newest first: trigger, outcome, exit status and counts.
 
     Every crawl has a run, scheduled or manual. JSON adds per-source counts.
+    "pending" is the work an interrupted crawl left: the next `silkroad crawl`
+    resumes it (or `silkroad crawl --no-resume` starts over from the seeds).
 
     \b
     Example:
@@ -278,7 +286,8 @@ def runs(limit: int, fmt: str, with_health: bool, health_seeds: str | None, stri
     """
     engine = open_archive(db, readonly=True)
     with Session(engine) as session:
-        records = [run_record(run) for run in session.scalars(
+        pending = pending_counts(session)
+        records = [run_record(run, pending) for run in session.scalars(
             select(CrawlRun).order_by(CrawlRun.id.desc()).limit(limit))]
         report = _health_report(session, health_seeds) if with_health else None
     engine.dispose()
