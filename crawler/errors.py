@@ -7,6 +7,7 @@ anything else is a bug and keeps its traceback.
     ├── SeedsError            seeds file missing, unreadable or malformed
     ├── DatabaseUrlError      --db / SILKROAD_DB is not a usable database URL
     ├── QueryError            a search query the full-text engine cannot parse
+    ├── TopicProfileError     the topic profile file is missing or malformed
     └── UsageError            any other bad value given by the user
 """
 
@@ -26,6 +27,10 @@ class DatabaseUrlError(SilkroadError):
 
 
 class QueryError(SilkroadError):
+    pass
+
+
+class TopicProfileError(SilkroadError):
     pass
 
 

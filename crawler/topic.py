@@ -23,7 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crawler.errors import SilkroadError
+from crawler.errors import TopicProfileError
+
+__all__ = ["DEFAULT_PROFILE_PATH", "TopicProfile", "TopicProfileError", "TopicSignals",
+           "TopicVerdict"]
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +53,6 @@ _ENUMERATION_GAP = re.compile(
     r"(?:the\s+)?", re.IGNORECASE)
 _REGION = "@region"
 _LIST_MARKS = re.compile(r"[,;\uff0c\u3001\uff1b]")
-
-
-class TopicProfileError(SilkroadError):
-    """The topic profile file is missing or malformed."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +84,8 @@ class _Entry:
     joint: float = 0.0
     tags: tuple[str, ...] = ()
     presence: bool = True  # whether a mention shows that its sides are there
+    by_name: bool = False  # a country's name, demonym or leader, not its places or firms
+    demonym: bool = False  # "Kazakh": may be the people of Xinjiang, not the country
 
 
 @dataclass(slots=True)
@@ -108,8 +109,10 @@ class _Span:
     china_any: float = 0.0  # named at all
     central_asia_any: float = 0.0
     link_joint: float = 0.0  # from names of both sides at once ("中哈", "Khorgos")
+    weak_link: float = 0.0  # from a format that may not involve either side (the SCO)
+    central_asia_named: float = 0.0  # outright, by a country, place, person or project
     relation: bool = False
-    countries: set[str] = field(default_factory=set)
+    countries: set[str] = field(default_factory=set)  # named outright, not by a place
 
     @property
     def any_side(self) -> bool:
@@ -118,6 +121,11 @@ class _Span:
     @property
     def both_named(self) -> bool:
         return self.china > 0 and self.central_asia > 0
+
+    @property
+    def region_only(self) -> bool:
+        """Central Asia named only as a region: a geographic aside unless repeated."""
+        return self.central_asia > 0 and not self.central_asia_named
 
 
 @dataclass
@@ -133,6 +141,9 @@ class _Reading:
     spam: float = 0.0
     region: bool = False
     sentences: int = 1
+    # Central Asia named as a place (country, city, leader, project, region),
+    # not only by a demonym that may mean an ethnic group of Xinjiang.
+    central_asia_place: bool = False
 
     def count(self, predicate: Any) -> int:
         return sum(1 for span in self.spans.values() if predicate(span))
@@ -220,8 +231,10 @@ class TopicProfile:
             self._sides[code] = country["side"]
             if not country.get("tag", True):
                 self._untagged.add(code)
-            for kind in ("names", "places", "people", "companies"):
-                entry = _Entry("country", code, s[kind], (country["side"],))
+            for kind in ("names", "demonyms", "places", "people", "companies"):
+                entry = _Entry("country", code, s[kind], (country["side"],),
+                               by_name=kind in ("names", "demonyms", "people"),
+                               demonym=kind == "demonyms")
                 self._add_terms(country.get(kind, {}), entry)
         for key, region in data["regions"].items():
             self._add_terms(region, _Entry("region", key, float(region["weight"]),
@@ -338,6 +351,8 @@ class TopicProfile:
                 _credit(span, mention)
                 entry = mention.entry
                 reading.region |= entry.kind == "region"
+                reading.central_asia_place |= (CENTRAL_ASIA in entry.sides and entry.presence
+                                               and not entry.demonym)
                 if not mention.listed:
                     codes = (entry.key,) if entry.kind == "country" else entry.tags
                     for code in codes:
@@ -386,11 +401,15 @@ class TopicProfile:
         china_sentences = body.count(lambda sp: sp.china > 0) + (heading.china > 0)
         ca_sentences = body.count(lambda sp: sp.central_asia > 0) + (heading.central_asia > 0)
         related = min(china_sentences, ca_sentences) >= s["relation_sides"]
-        joints = sorted((self._joint(span, related) for span in body.spans.values()),
-                        reverse=True)
+        # The SCO relates China and Central Asia only where both are there outright,
+        # not when its members are merely listed.
+        both_outright = min(china_sentences, ca_sentences) > 0
+        joints = sorted((self._joint(span, related, weak=both_outright)
+                         for span in body.spans.values()), reverse=True)
         joints = [value for value in joints if value > 0]
 
-        evidence = self._title_evidence(heading, body, confirmed=bool(joints))
+        evidence = self._title_evidence(heading, body, confirmed=bool(joints),
+                                        weak=both_outright)
         evidence += sum(s["joint"] * value * s["joint_decay"] ** k
                         for k, value in enumerate(joints))
         evidence += s["near"] * self._near_pairs(body)
@@ -398,8 +417,14 @@ class TopicProfile:
         density = body.count(lambda sp: sp.any_side) / body.sentences
         evidence *= min(1.0, max(s["density_floor"], density / s["density_ref"]))
         evidence *= self._genre_factor(head, body)
-        if not self._joint(heading) and any(self._sides.get(c) == OTHER for c in head.mentions):
+        if not self._joint(heading, weak=both_outright) and any(
+                self._sides.get(c) == OTHER for c in head.mentions):
             evidence *= s["title_other"]
+        if ca_sentences == 1 and not heading.central_asia and any(
+                span.region_only for span in body.spans.values()):
+            evidence *= s["region_aside"]
+        if not (head.central_asia_place or body.central_asia_place):
+            evidence *= s["demonyms_only"]
 
         spam = head.spam + body.spam
         score = 1.0 - math.exp(-evidence / s["scale"])
@@ -421,12 +446,12 @@ class TopicProfile:
             profile_version=self.version,
         )
 
-    def _joint(self, span: _Span, related: bool = False) -> float:
+    def _joint(self, span: _Span, related: bool = False, *, weak: bool = True) -> float:
         """How much one sentence counts as naming China and Central Asia together."""
         s = self._scoring
         if span.both_named:
             return 1.0
-        value = span.link_joint
+        value = max(span.link_joint, span.weak_link) if weak else span.link_joint
         if span.china_any > 0 and span.central_asia_any > 0:
             value = max(value, s["list_joint"])
         if not value and related and span.relation:
@@ -452,12 +477,14 @@ class TopicProfile:
         genre = max((head.genres.get(k, 0.0) + body.genres.get(k, 0.0)
                      for k in set(head.genres) | set(body.genres)), default=0.0)
         if genre >= s["genre_hits"] and genre >= s["genre_ratio"] * themes:
-            return s["genre"]
+            # The more the genre outweighs the themes, the surer the round-up.
+            return s["genre"] * max(s["genre_floor"], s["genre_ratio"] * themes / genre)
         return 1.0 if themes else s["no_theme"]
 
-    def _title_evidence(self, title: _Span, body: _Reading, *, confirmed: bool) -> float:
+    def _title_evidence(self, title: _Span, body: _Reading, *, confirmed: bool,
+                        weak: bool) -> float:
         s = self._scoring
-        joint = self._joint(title)
+        joint = self._joint(title, weak=weak)
         if joint:
             return s["title_both"] * joint * (1.0 if confirmed else s["title_unconfirmed"])
         body_china = body.count(lambda sp: sp.china > 0) > 0
@@ -470,22 +497,34 @@ class TopicProfile:
         s = self._scoring
         tagged = {code for code in head.mentions if code in self._sides}
         weights: dict[str, float] = {}
+        central: dict[str, list[tuple[int, float, bool]]] = {}
         for code, hits in body.mentions.items():
-            side = self._sides.get(code, OTHER)
             weights[code] = weight = sum(w for _, w, _ in hits)
-            if side == OTHER:
-                if weight >= s["other_tag_mentions"] and len({h[0] for h in hits}) >= 2:
-                    tagged.add(code)
-            elif weight >= s["tag_mentions"] or any(
-                    named and (body.spans[sid].both_named
-                               or self._enumerates_region(body.spans[sid]))
-                    for sid, _, named in hits):
+            if self._sides.get(code, OTHER) == CENTRAL_ASIA:
+                central[code] = hits
+            elif weight >= s["other_tag_mentions"] and len({h[0] for h in hits}) >= 2:
+                tagged.add(code)
+        # A Central Asian country named in one sentence of a story that keeps
+        # returning to another one is an aside ("the current route through
+        # Kazakhstan"), unless that sentence goes through the region's countries.
+        focus = max((len({h[0] for h in hits}) for hits in central.values()), default=0)
+        regional = body.region or head.region
+        named = {code for code, hits in central.items() if any(h[2] for h in hits)}
+        for code, hits in central.items():
+            if any(direct and self._enumerates_region(body.spans[sid])
+                   for sid, _, direct in hits):
+                tagged.add(code)
+                continue
+            if len({h[0] for h in hits}) == 1 and focus >= s["focus_sentences"]:
+                continue
+            if (weights[code] >= s["tag_mentions"]
+                    or any(direct and body.spans[sid].both_named for sid, _, direct in hits)
+                    or regional and code in named and len(named) >= s["region_countries"]):
                 tagged.add(code)
         if keep:
             tagged.add("CN")
-            central = [c for c in weights if self._sides.get(c) == CENTRAL_ASIA]
-            if (central and not any(self._sides.get(c) == CENTRAL_ASIA for c in tagged)
-                    and not (body.region or head.region)):
+            if (central and not regional
+                    and not any(self._sides.get(c) == CENTRAL_ASIA for c in tagged)):
                 tagged.add(max(central, key=lambda c: weights[c]))
         return tuple(sorted(tagged - self._untagged))
 
@@ -501,10 +540,13 @@ class TopicProfile:
 
 def _credit(span: _Span, mention: _Mention) -> None:
     entry = mention.entry
-    if entry.kind == "country":
+    if entry.kind == "country" and entry.by_name:
         span.countries.add(entry.key)
     if entry.kind == "link":
-        span.link_joint = max(span.link_joint, entry.joint)
+        if entry.presence:
+            span.link_joint = max(span.link_joint, entry.joint)
+        else:
+            span.weak_link = max(span.weak_link, entry.joint)
     if not entry.presence:
         return
     if CHINA in entry.sides:
@@ -513,6 +555,8 @@ def _credit(span: _Span, mention: _Mention) -> None:
     if CENTRAL_ASIA in entry.sides:
         span.central_asia_any += entry.weight
         span.central_asia += 0.0 if mention.listed else entry.weight
+        if entry.kind != "region" and not mention.listed:
+            span.central_asia_named += entry.weight
 
 
 def _append_new(entries: list[_Entry], entry: _Entry) -> None:

@@ -1,12 +1,15 @@
 """Quality gate for the topic filter: precision, recall and F1 per language.
 
-Scores the hand-labelled articles in tests/topic_eval/*.jsonl and, with
-``--corpus DIR``, every page of a folder of real-world news pages (the
-fundus, readability and article-extraction-benchmark sets) as off-topic
-negatives. Prints the figures, every confusion case and the exactness of the
-country tags on the positives, plus the time taken per article.
+Scores the hand-labelled articles in tests/topic_eval/*.jsonl (or in another
+folder of such files given with ``--set DIR``, e.g. tests/topic_eval_blind, a
+set written without looking at the vocabulary) and, with ``--corpus DIR``,
+every page of a folder of real-world news pages (the fundus, readability and
+article-extraction-benchmark sets) as off-topic negatives. Prints the figures,
+every confusion case and the exactness of the country tags on the positives,
+plus the time taken per article.
 
     python3 tests/benchmarks/topic_eval.py
+    python3 tests/benchmarks/topic_eval.py --set tests/topic_eval_blind
     python3 tests/benchmarks/topic_eval.py --corpus ../shared/corpus --threshold 0.45
 """
 
@@ -138,7 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, help="folder with fundus/, readability/, ...")
     parser.add_argument("--profile", type=Path, help="topic profile TOML (default: packaged)")
     parser.add_argument("--threshold", type=float, help="override the profile's threshold")
-    parser.add_argument("--eval-dir", type=Path, default=EVAL_DIR)
+    parser.add_argument("--set", "--eval-dir", dest="eval_dir", type=Path, default=EVAL_DIR,
+                        metavar="DIR", help="folder of labelled *.jsonl files "
+                        "(default: tests/topic_eval)")
     parser.add_argument("--flatten", action="store_true",
                         help="join each article's lines into one paragraph (layout robustness)")
     args = parser.parse_args(argv)
