@@ -1,0 +1,102 @@
+"""`silkroad browse`: the archive in Datasette, read-only, searchable in all three languages."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crawler.cli.common import db_option, open_archive
+from crawler.errors import UsageError
+from storage.engine import parse_db_url, resolve_db_url
+
+DEFAULT_PORT = 8001
+TEMPLATE_DATABASE = "archive"
+DATASETTE_SETTINGS = {
+    "suggest_facets": "off",  # suggestions scan the whole table on every page
+    # Country and theme facets read JSON arrays: enough time for a search's hits
+    # (thousands of rows); on a whole large archive they time out, as designed.
+    "facet_time_limit_ms": "1000",
+    "truncate_cells_html": "300",
+    "default_page_size": "50",
+}
+
+
+def archive_path(db: str | None) -> Path:
+    url = parse_db_url(resolve_db_url(db))
+    database = url.database or ""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        raise UsageError("browse needs an archive file, e.g. --db sqlite:///archive.sqlite")
+    path = Path(database).expanduser().resolve()
+    if not path.is_file():
+        raise UsageError(f"no archive at {path}: run `silkroad crawl` or `silkroad demo` first")
+    return path
+
+
+def datasette_metadata(database_name: str) -> dict[str, Any]:
+    """The shipped metadata, its database section keyed by this file's Datasette name."""
+    shipped = resources.files("storage").joinpath("datasette_metadata.json")
+    metadata = json.loads(shipped.read_text(encoding="utf-8"))
+    metadata["databases"] = {database_name: metadata["databases"][TEMPLATE_DATABASE]}
+    return metadata
+
+
+def datasette_args(path: Path, metadata_file: Path, host: str, port: int,
+                   open_browser: bool) -> list[str]:
+    # Mutable mode, not --immutable: Datasette then reads with mode=ro, which
+    # sees the write-ahead log and a crawl writing at the same time; immutable=1
+    # would ignore the WAL and trust the file never to change.
+    args = ["serve", str(path), "--metadata", str(metadata_file),
+            "--host", host, "--port", str(port)]
+    for name, value in DATASETTE_SETTINGS.items():
+        args += ["--setting", name, value]
+    if open_browser:
+        args.append("--open")
+    return args
+
+
+@click.command("browse")
+@click.option("--port", "-p", type=click.IntRange(0, 65535), default=DEFAULT_PORT,
+              show_default=True, help="Port to serve on (0: any free port).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on (0.0.0.0 exposes it to the network).")
+@click.option("--open", "open_browser", is_flag=True, help="Open it in your web browser.")
+@db_option
+def browse(port: int, host: str, open_browser: bool, db: str | None) -> None:
+    """Browse, facet and search the archive in Datasette (read-only) until Ctrl-C.
+
+    The articles table has a search box (Chinese by any two characters, phrases,
+    OR/NOT, prefix*) and facets on language, countries and source; the
+    "search" query ranks matches and shows highlighted excerpts.
+
+    \b
+    Example:
+      silkroad browse --db sqlite:///demo.sqlite --port 8001
+      then open http://127.0.0.1:8001/demo/articles?_search=中亚
+    """
+    from datasette import cli as datasette_cli
+    from datasette.plugins import pm
+    from datasette.utils import tilde_encode
+
+    from storage import datasette_plugin
+
+    path = archive_path(db)
+    open_archive(db).dispose()  # migrate (the index must exist) before serving read-only
+    if not pm.is_registered(datasette_plugin):
+        pm.register(datasette_plugin, name=datasette_plugin.PLUGIN_NAME)
+    with tempfile.TemporaryDirectory(prefix="silkroad-browse-") as tmp:
+        metadata_file = Path(tmp) / "metadata.json"
+        metadata_file.write_text(json.dumps(datasette_metadata(path.stem), ensure_ascii=False),
+                                 encoding="utf-8")
+        click.echo(f"Serving {path} read-only at http://{host}:{port}/{tilde_encode(path.stem)} "
+                   "(Ctrl-C to stop)", err=True)
+        datasette_cli.cli.main(datasette_args(path, metadata_file, host, port, open_browser),
+                               prog_name="silkroad browse", standalone_mode=False)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(browse)

@@ -1,0 +1,174 @@
+"""`silkroad search`, `show` and `stats` as users run them.
+
+The acceptance cases run the real command in a subprocess; the formatting
+details run in-process through Click's runner, which is much quicker.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import replace
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy.orm import Session
+
+from crawler.cli.main import cli as silkroad
+from storage.records import RECORD_FIELDS
+from tests.conftest import run_cli
+from tests.search_corpus import BY_KEY, DOCS, keys_for, store
+
+
+@pytest.fixture
+def archive(db_url: str, session: Session) -> dict[str, int]:
+    ids = store(session)
+    session.close()
+    return ids
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(silkroad, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+# --- acceptance, in a subprocess ----------------------------------------------------------
+
+def test_search_chinese_central_asia_json(db_url: str, archive: dict[str, int]) -> None:
+    result = run_cli("search", "中亚", "--format", "json", "--db", db_url)
+    assert result.returncode == 0, result.stderr
+    records = json.loads(result.stdout)
+    expected = {d.key for d in DOCS if d.language == "zh" and "中亚" in d.title + d.text}
+    assert keys_for(archive, [r["id"] for r in records]) == expected == {"cku-rail", "summit"}
+    for record in records:
+        assert set(RECORD_FIELDS) | {"score", "snippet"} == set(record)
+        assert record["language"] == "zh" and "**中亚**" in record["snippet"]
+    assert [r["score"] for r in records] == sorted((r["score"] for r in records), reverse=True)
+
+
+def test_search_pipeline_in_turkmenistan_json(db_url: str, archive: dict[str, int]) -> None:
+    result = run_cli("search", "pipeline", "--country", "TM", "--format", "json", "--db", db_url)
+    assert result.returncode == 0, result.stderr
+    records = json.loads(result.stdout)
+    assert keys_for(archive, [r["id"] for r in records]) == {"tm-gas"}
+    assert all("TM" in r["countries"] and "pipeline" in r["text"] for r in records)
+
+
+def test_search_phrase_finds_its_phrase(db_url: str, archive: dict[str, int]) -> None:
+    result = run_cli("search", '"gas pipeline"', "--format", "json", "--db", db_url)
+    records = json.loads(result.stdout)
+    assert keys_for(archive, [r["id"] for r in records]) == {"tm-gas"}
+    assert "**gas pipeline**" in records[0]["snippet"]
+
+
+LEAKS = ("Traceback", "fts5", "sqlite", "syntax error", "OperationalError")
+
+
+@pytest.mark.parametrize("query", ['"unclosed', "NOT oil"])
+def test_malformed_query_exits_2_with_one_line(db_url: str, archive: dict[str, int],
+                                               query: str) -> None:
+    result = run_cli("search", query, "--db", db_url)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error:")
+    assert not any(leak in result.stderr for leak in LEAKS)
+
+
+# --- formats and the other commands, in-process ---------------------------------------------
+
+def test_search_table_shows_titles_and_count(db_url: str, archive: dict[str, int]) -> None:
+    code, out, _ = invoke("search", "Ashgabat", "--db", db_url)
+    assert code == 0
+    assert "2 match(es)" in out
+    assert BY_KEY["tm-gas"].title[:30] in out.replace("\n", " ") or "Turkmenistan" in out
+    assert "Chinese painters" in out
+
+
+def test_search_no_matches(db_url: str, archive: dict[str, int]) -> None:
+    code, out, err = invoke("search", "nothingmatchesthis", "--db", db_url)
+    assert (code, out) == (0, "") and "No matches" in err
+
+
+def test_search_csv_is_formula_safe(db_url: str, session: Session) -> None:
+    store(session, (replace(BY_KEY["kz-rail"], title="=HYPERLINK(\"http://evil\") railway"),))
+    code, out, _ = invoke("search", "railway", "--format", "csv", "--db", db_url)
+    assert code == 0
+    header, row = list(csv.reader(io.StringIO(out)))
+    assert header == [*RECORD_FIELDS, "score", "snippet"]
+    assert row[header.index("title")].startswith("'=")
+    assert "**Railways**" in row[header.index("snippet")]
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--lang", "ru"], {"ru-rail"}),
+    (["--source", "Steppe Wire"], {"kz-rail"}),
+    (["--since", "2025-03-01"], {"kz-rail"}),
+    (["--until", "2025-03-01"], {"ru-rail"}),
+    (["--theme", "trade"], {"kz-rail"}),
+    (["--limit", "1", "--lang", "en"], {"kz-rail"}),
+])
+def test_search_filter_options(db_url: str, archive: dict[str, int], args: list[str],
+                               expected: set[str]) -> None:
+    code, out, err = invoke("search", "Khorgos OR Хоргос", "--format", "json", "--db", db_url,
+                            *args)
+    assert code == 0, err
+    assert keys_for(archive, [r["id"] for r in json.loads(out)]) == expected
+
+
+@pytest.mark.parametrize("query", ["AND", "pipeline OR", "(pipeline", "pipeline)", "", "*",
+                                   "()", "a NOT NOT b", '"gas" "pipe'])
+def test_every_malformed_query_is_one_line(db_url: str, archive: dict[str, int],
+                                           query: str) -> None:
+    code, out, err = invoke("search", query, "--db", db_url)
+    assert (code, out) == (2, "")
+    assert len(err.strip().splitlines()) == 1 and err.startswith("Error:")
+    assert not any(leak in err for leak in LEAKS)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--since", "yesterday"], "not a date"),
+    (["--limit", "0"], "0"),
+])
+def test_search_bad_options_exit_2(db_url: str, archive: dict[str, int], args: list[str],
+                                   message: str) -> None:
+    code, _, err = invoke("search", "pipeline", "--db", db_url, *args)
+    assert code == 2 and message in err
+
+
+def test_show_json_and_table(db_url: str, archive: dict[str, int]) -> None:
+    code, out, _ = invoke("show", str(archive["cku-rail"]), "--format", "json", "--db", db_url)
+    assert code == 0
+    detail = json.loads(out)
+    assert detail["title"] == BY_KEY["cku-rail"].title
+    [sighting] = detail["sightings"]
+    assert sighting["url"] == BY_KEY["cku-rail"].url and sighting["first_run_id"] == 1
+    [snapshot] = sighting["snapshots"]
+    assert snapshot["status"] == 200 and snapshot["recorded"] and snapshot["size"] > 0
+    code, out, _ = invoke("show", str(archive["cku-rail"]), "--db", db_url)
+    assert code == 0
+    assert BY_KEY["cku-rail"].title in out and "HTTP 200" in out and "recorded from" in out
+
+
+def test_show_unknown_id_exits_2(db_url: str, archive: dict[str, int]) -> None:
+    code, _, err = invoke("show", "9999", "--db", db_url)
+    assert code == 2 and "no article with id 9999" in err
+
+
+def test_stats_json_and_table(db_url: str, archive: dict[str, int]) -> None:
+    code, out, _ = invoke("stats", "--format", "json", "--db", db_url)
+    assert code == 0
+    stats = json.loads(out)
+    assert stats["totals"]["articles"] == len(DOCS)
+    assert stats["by_language"] == {"en": 4, "zh": 3, "ru": 2}
+    assert stats["by_country"]["KZ"] == sum("KZ" in d.countries for d in DOCS)
+    assert stats["file_bytes"] > 0
+    code, out, _ = invoke("stats", "--db", db_url)
+    assert code == 0 and "By country" in out and "丝路观察" in out
+
+
+@pytest.mark.parametrize("command", ["search", "show", "stats", "browse"])
+def test_help_has_an_example(command: str) -> None:
+    code, out, _ = invoke(command, "--help")
+    assert code == 0 and "Example:" in out
