@@ -44,6 +44,11 @@ LISTING_LINK_SHARE = 0.4
 LISTING_MIN_HEADLINES = 3  # headline lines that make a page without og:type a listing
 HEADLINE_MIN_CHARS = 6
 HEADLINE_MAX_CHARS = 200
+CTA_MAX_CHARS = 300  # longest block still taken for a sign-up box or a cookie notice
+_CTA_NAMES = re.compile(
+    r"subscri|newsletter|signup|sign-up|mailing|podpisk|rassylk|dingyue|cookie|consent|gdpr"
+    r"|share|sharing|social|promo|paywall-banner", re.IGNORECASE)
+_NEVER_STRIP = {"html", "body", "head", "main", "article"}
 _LIST_MARK = re.compile(r"^[-•*·]\s*")
 # The home page, an index file, or a short one-word section such as /news/ or /zhongya/.
 _FRONT_PAGE_PATH = re.compile(
@@ -94,6 +99,7 @@ def extract_article(
     if tree is None:
         logger.debug("no HTML tree in %s", url)
         return None
+    _strip_calls_to_action(tree)
 
     document = trafilatura.bare_extraction(
         tree,
@@ -121,6 +127,38 @@ def extract_article(
         canonical_url=_canonical_url(tree, url),
         description=_clean(document.description),
     )
+
+
+def _strip_calls_to_action(tree: HtmlElement) -> None:
+    """Remove newsletter boxes, cookie notices and share bars before extraction.
+
+    trafilatura spots them by English class names; sites name them in their own
+    language (podpiska, dingyue), so also go by structure: a short block holding
+    a form with an e-mail field is a sign-up box whatever it is called.
+    """
+    doomed = []
+    for element in tree.iter():
+        if not isinstance(element.tag, str) or element.tag in _NEVER_STRIP:
+            continue
+        names = f"{element.get('class', '')} {element.get('id', '')}"
+        if _CTA_NAMES.search(names) and _short(element):
+            doomed.append(element)
+    for field in tree.xpath("//input[@type='email'] | //form"):
+        if not _short(field):
+            continue  # some frameworks wrap the whole page in one <form>
+        block = field
+        while block.getparent() is not None and block.getparent().tag not in _NEVER_STRIP \
+                and _short(block.getparent()):
+            block = block.getparent()
+        doomed.append(block)
+    for element in doomed:
+        parent = element.getparent()
+        if parent is not None:
+            parent.remove(element)
+
+
+def _short(element: HtmlElement) -> bool:
+    return len(" ".join(element.text_content().split())) <= CTA_MAX_CHARS
 
 
 def _date_params() -> dict[str, Any]:

@@ -33,6 +33,7 @@ articles_fts = table(FTS_TABLE, column("rowid"), column("rank"))
 # Given as FTS5's rank function, ORDER BY rank lets FTS5 hand over rows best
 # first, so filters are checked only until LIMIT rows pass, not on every match.
 RANKING = f"bm25({TITLE_WEIGHT}, {BODY_WEIGHT})"
+COLLAPSE_OVERFETCH = 5  # ranked rows read per wanted hit when collapsing clusters
 
 
 @dataclass(frozen=True)
@@ -82,10 +83,17 @@ def count_matches(session: Session, query: str | ParsedQuery,
 
 def search_articles(session: Session, query: str | ParsedQuery,
                     filters: ArticleFilter | None = None, *,
-                    limit: int = DEFAULT_LIMIT) -> list[SearchHit]:
-    """The ``limit`` best matches, each with highlighted title and snippet."""
+                    limit: int = DEFAULT_LIMIT, collapse: bool = False) -> list[SearchHit]:
+    """The ``limit`` best matches, each with highlighted title and snippet.
+
+    With ``collapse``, near-duplicates (reposts with small edits) give one hit per
+    cluster: the best-ranked member stands for the others.
+    """
     parsed = parse_query(query) if isinstance(query, str) else query
-    ranked = _run(session, ranked_ids_query(parsed, filters).limit(limit)).all()
+    wanted = limit * COLLAPSE_OVERFETCH if collapse else limit
+    ranked = _run(session, ranked_ids_query(parsed, filters).limit(wanted)).all()
+    if collapse:
+        ranked = _one_per_cluster(session, ranked)[:limit]
     if not ranked:
         return []
     rows = {
@@ -108,6 +116,21 @@ def search_articles(session: Session, query: str | ParsedQuery,
             snippet=make_snippet(article.text, body_spans),
         ))
     return hits
+
+
+def _one_per_cluster(session: Session, ranked: list[Any]) -> list[Any]:
+    roots = dict(session.execute(
+        select(Article.id, func.coalesce(Article.duplicate_of, Article.id))
+        .where(Article.id.in_([article_id for article_id, _ in ranked]))
+    ).all())
+    seen: set[int] = set()
+    kept = []
+    for article_id, rank in ranked:
+        root = roots.get(article_id, article_id)
+        if root not in seen:
+            seen.add(root)
+            kept.append((article_id, rank))
+    return kept
 
 
 def _run(session: Session, statement: Any) -> Any:

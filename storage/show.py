@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from crawler.errors import UsageError
 from crawler.timeutil import isoformat_utc
 from storage.models import Article, Page, Sighting, Snapshot, Source
+from storage.provenance import article_provenance
 from storage.records import to_record, urls_subquery
 
 
@@ -44,16 +45,32 @@ class SightingInfo:
 
 
 @dataclass(frozen=True)
+class RelatedArticle:
+    id: int
+    title: str | None
+    first_seen: str | None
+    similarity: float | None = None
+
+
+@dataclass(frozen=True)
 class ArticleDetail:
     """The public record plus the metadata export leaves out, and the provenance."""
 
     record: dict[str, Any]
     metadata: dict[str, Any]
     sightings: tuple[SightingInfo, ...]
+    versions: tuple[RelatedArticle, ...] = ()  # texts of the same page(s), oldest first
+    near_duplicates: tuple[RelatedArticle, ...] = ()  # the rest of its cluster
+    discovery: tuple[str, ...] = ()  # seed → listing/feed/sitemap → page
+    headers: dict[str, Any] | None = None  # response headers of the first snapshot
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.record, **self.metadata,
-                "sightings": [asdict(sighting) for sighting in self.sightings]}
+                "sightings": [asdict(sighting) for sighting in self.sightings],
+                "versions": [asdict(v) for v in self.versions],
+                "near_duplicates": [asdict(d) for d in self.near_duplicates],
+                "discovery_path": list(self.discovery),
+                "response_headers": self.headers or {}}
 
 
 def _snapshots(session: Session, page_id: int, recorded_id: int | None) -> tuple[SnapshotInfo, ...]:
@@ -101,4 +118,40 @@ def article_detail(session: Session, article_id: int) -> ArticleDetail:
             first_run_id=sighting.first_run_id, last_run_id=sighting.last_run_id,
             snapshots=_snapshots(session, sighting.page_id, sighting.snapshot_id),
         ))
-    return ArticleDetail(to_record(article, source, urls), metadata, tuple(sightings))
+    provenance = article_provenance(session, article)
+    return ArticleDetail(
+        to_record(article, source, urls), metadata, tuple(sightings),
+        versions=_versions(session, article),
+        near_duplicates=_cluster(session, article),
+        discovery=tuple(f"{hop.kind} {hop.url}" if hop.url else hop.kind
+                        for hop in provenance.path) if provenance else (),
+        headers=provenance.headers if provenance else None,
+    )
+
+
+def _related(rows: Any) -> tuple[RelatedArticle, ...]:
+    return tuple(RelatedArticle(row.id, row.title, isoformat_utc(row.first_seen_at),
+                                getattr(row, "similarity", None)) for row in rows)
+
+
+def _versions(session: Session, article: Article) -> tuple[RelatedArticle, ...]:
+    """Every text seen on the pages this article was seen on, in the order they appeared."""
+    pages = select(Sighting.page_id).where(Sighting.article_id == article.id)
+    rows = session.execute(
+        select(Article.id, Article.title, Article.first_seen_at).distinct()
+        .join(Sighting, Sighting.article_id == Article.id)
+        .where(Sighting.page_id.in_(pages))
+        .order_by(Article.first_seen_at, Article.id)
+    )
+    versions = _related(rows)
+    return versions if len(versions) > 1 else ()
+
+
+def _cluster(session: Session, article: Article) -> tuple[RelatedArticle, ...]:
+    root = article.duplicate_of or article.id
+    rows = session.execute(
+        select(Article.id, Article.title, Article.first_seen_at, Article.similarity)
+        .where(((Article.id == root) | (Article.duplicate_of == root)) & (Article.id != article.id))
+        .order_by(Article.first_seen_at, Article.id)
+    )
+    return _related(rows)

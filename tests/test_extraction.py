@@ -374,3 +374,25 @@ HEADLINES_DROPPED_EN = """<!DOCTYPE html><html lang="en"><head><meta charset="ut
 )
 def test_teaser_listings_are_not_articles(html: str, url: str) -> None:
     assert extract_article(html, url) is None
+
+
+SIGN_UP_BOXES = [
+    '<div class="podpiska"><div>Подпишитесь на рассылку</div><p>Главные новости региона раз '
+    'в неделю — на вашу почту.</p><form><input type="email"><button>OK</button></form></div>',
+    '<div class="dingyue"><h3>订阅每日简报</h3><p>每天早上八点，把当天要闻送到您的邮箱。</p></div>',
+    '<aside><p>Get our weekly digest of Central Asian business news in your inbox.</p>'
+    '<form action="/join"><input type="email" name="e"><button>Join</button></form></aside>',
+]
+
+
+@pytest.mark.parametrize("box", SIGN_UP_BOXES)
+def test_sign_up_boxes_stay_out_of_the_text(box: str) -> None:
+    body = " ".join(
+        f"Paragraph {i}: officials from China and Kazakhstan discussed the grain corridor "
+        f"and new customs rules at the Khorgos crossing, according to the ministry." for i in range(6))
+    html = (f"<html lang='en'><head><title>Grain corridor</title></head><body><article>"
+            f"<h1>Grain corridor</h1><p>{body}</p>{box}</article></body></html>")
+    article = extract_article(html, "http://news.example/2025/06/01/grain.html")
+    assert article is not None and "Paragraph 5" in article.text
+    for words in ("рассылк", "почту", "订阅", "邮箱", "inbox"):
+        assert words not in article.text

@@ -63,11 +63,13 @@ def _hits_table(hits: list[SearchHit], total: int) -> None:
 @filter_options
 @click.option("--limit", type=click.IntRange(min=1, max=10_000), default=DEFAULT_LIMIT,
               show_default=True, help="At most this many results, best first.")
+@click.option("--collapse", is_flag=True,
+              help="One hit per cluster of near-duplicates (reposts with small edits).")
 @_format_option(["table", "json", "csv"])
 @db_option
 def search(query: str, lang: str | None, country: str | None, theme: str | None,
-           source: str | None, since: str | None, until: str | None, limit: int, fmt: str,
-           db: str | None) -> None:
+           source: str | None, since: str | None, until: str | None, limit: int,
+           collapse: bool, fmt: str, db: str | None) -> None:
     """Ranked full-text search over titles and texts (Chinese, Russian, English).
 
     \b
@@ -84,13 +86,13 @@ def search(query: str, lang: str | None, country: str | None, theme: str | None,
     Example:
       silkroad search 中亚 --format json
       silkroad search pipeline --country TM --since 2025-01-01
-      silkroad search '"gas pipeline" OR газопровод' --limit 5
+      silkroad search '"gas pipeline" OR газопровод' --limit 5 --collapse
     """
     parsed = parse_query(query)
     filters = make_filter(lang, country, theme, source, since, until)
     engine = open_archive(db, readonly=True)
     with Session(engine) as session:
-        hits = search_articles(session, parsed, filters, limit=limit)
+        hits = search_articles(session, parsed, filters, limit=limit, collapse=collapse)
         total = count_matches(session, parsed, filters) if fmt == "table" else len(hits)
     engine.dispose()
     if fmt == "json":
@@ -106,6 +108,19 @@ def search(query: str, lang: str | None, country: str | None, theme: str | None,
         _hits_table(hits, total)
     else:
         err_console.print("No matches.")
+
+
+def _related_lines(title: str, related: tuple[Any, ...], current: int | None = None) -> None:
+    if not related:
+        return
+    console.print(Text(title, style="bold"))
+    for item in related:
+        line = Text(f"  #{item.id}  {item.first_seen or ''}  {item.title or '(untitled)'}")
+        if item.similarity is not None:
+            line.append(f"  similarity {item.similarity:.2f}", style="dim")
+        if item.id == current:
+            line.append("  ◀ this one", style="bold")
+        console.print(line)
 
 
 def _detail_table(detail: ArticleDetail) -> None:
@@ -144,6 +159,13 @@ def _detail_table(detail: ArticleDetail) -> None:
             if snap.recorded:
                 line.append("  ◀ recorded from", style="bold")
             console.print(line)
+    _related_lines("Versions of this page (oldest first):", detail.versions, record["id"])
+    _related_lines("Near-duplicates (same story, small edits):", detail.near_duplicates)
+    if detail.discovery:
+        console.print(Text("Found via:", style="bold"))
+        console.print(Text("  " + "\n  → ".join(detail.discovery)))
+    console.print(Text(f"Extracted by {detail.metadata['extractor'] or '?'}; topic profile "
+                       f"{detail.metadata['topic_version'] or '?'}.", style="dim"))
 
 
 @click.command("show")
