@@ -124,3 +124,32 @@ def test_reprocess_offline_reproduces_the_articles(crawled: dict) -> None:
     assert "0 updated, 0 re-extracted, 0 newly archived, 0 now off-topic" in result.stdout
     after = query(crawled, "SELECT id, content_hash, countries, relevance FROM articles ORDER BY id")
     assert after == before
+
+
+def test_show_lists_versions_near_duplicates_and_provenance(crawled: dict) -> None:
+    [(old, new)] = query(crawled, """
+        SELECT min(a.id), max(a.id) FROM articles a JOIN sightings s ON s.article_id = a.id
+        JOIN pages p ON p.id = s.page_id WHERE p.url LIKE '%/news/gas.html'""")
+    detail = json.loads(run_cli("show", str(old), "--format", "json", "--db", crawled["db"]).stdout)
+    assert [v["id"] for v in detail["versions"]] == [old, new]
+    assert detail["discovery_path"][0] == "seed"
+    assert detail["discovery_path"][-1].endswith("/news/gas.html")
+    assert detail["extractor"].startswith("trafilatura") and detail["topic_version"]
+    assert any(k.lower() == "etag" for k in detail["response_headers"])
+
+    [(rail,)] = query(crawled, "SELECT id FROM articles WHERE url LIKE '%/news/rail.html'")
+    rail_detail = json.loads(
+        run_cli("show", str(rail), "--format", "json", "--db", crawled["db"]).stdout)
+    assert [d["id"] for d in rail_detail["near_duplicates"]] != []
+
+
+def test_search_collapse_gives_one_hit_per_cluster(crawled: dict) -> None:
+    def hits(*extra: str) -> list[str]:
+        out = run_cli("search", "railway Kyrgyzstan", "--format", "json", *extra,
+                      "--db", crawled["db"])
+        assert out.returncode == 0, out.stderr
+        return [r["url"].rsplit("/", 1)[1] for r in json.loads(out.stdout)]
+
+    assert {"rail.html", "railway-repost.html"} <= set(hits())
+    collapsed = hits("--collapse")
+    assert len({"rail.html", "railway-repost.html"} & set(collapsed)) == 1
