@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from crawler.errors import QueryError
 from storage.fts_text import fts_text, has_han
@@ -38,6 +39,11 @@ class ParsedQuery:
     source: str
     fts: str
     terms: tuple[str, ...]
+
+
+MIN_STEMMED_LENGTH = 5
+MIN_STEM_LENGTH = 3
+_CYRILLIC_WORD = re.compile(r"[\u0400-\u04ff]+")
 
 
 def _tokens(query: str) -> list[Token]:
@@ -69,8 +75,30 @@ def _tokens(query: str) -> list[Token]:
                 stem = word.rstrip("*")
                 if not stem:
                     raise QueryError("a lone * : put it right after a word, e.g. pipe*")
-                tokens.append(Token("word", stem, prefix=stem != word))
+                if stem == word and (russian := russian_stem(word)) is not None:
+                    tokens.append(Token("word", russian, prefix=True))
+                else:
+                    tokens.append(Token("word", stem, prefix=stem != word))
     return tokens
+
+
+def russian_stem(word: str) -> str | None:
+    """The Snowball stem of a Russian word, searched as a prefix so that every case
+    and number matches (газопровод finds газопровода, газопроводом); None when the
+    word is not Russian or too short for a stem to be safe."""
+    if len(word) < MIN_STEMMED_LENGTH or not _CYRILLIC_WORD.fullmatch(word):
+        return None
+    stem = _russian_stemmer().stemWord(word.lower())
+    if len(stem) < MIN_STEM_LENGTH or not word.lower().startswith(stem):
+        return None
+    return stem
+
+
+@lru_cache(maxsize=1)
+def _russian_stemmer():  # type: ignore[no-untyped-def]
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("russian")
 
 
 def _searchable(value: str) -> bool:

@@ -174,6 +174,11 @@ ZH_ABOUT_CENTRAL_ASIA = {d.key for d in DOCS if d.language == "zh" and "中亚" 
     ("pipeline", {"tm-gas", "uz-water"}),
     ("pipe*", {"tm-gas", "uz-water"}),
     ("газопровод*", {"ru-gas"}),
+    # Russian word forms: a query word finds its other cases and numbers.
+    ("газопроводом", {"ru-gas"}),
+    ("газопроводы", {"ru-gas"}),
+    ("Китаем", {"ru-gas", "ru-rail"}),
+    ("маршрута", {"ru-rail"}),
     ('"gas pipeline"', {"tm-gas"}),
     ("gas pipeline", {"tm-gas", "uz-water"}),
     ('"Central Asia–China gas"', {"tm-gas"}),
