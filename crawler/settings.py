@@ -23,7 +23,8 @@ SILKROAD_EXTRACT_PROCESSES = None  # None: one per CPU; 0: extract in the crawl 
 SILKROAD_TOPIC_PROFILE = None  # path of a topic profile TOML; None: the packaged one
 SILKROAD_TOPIC_THRESHOLD = None  # None: the profile's own threshold
 SILKROAD_BATCH_SIZE = 50  # pages per write transaction
-SILKROAD_BATCH_SECONDS = 2.0  # longest a fetched page waits before it is written
+SILKROAD_BATCH_SECONDS = 0.25  # longest a fetched page waits before it is written
+SILKROAD_BATCH_BYTES = None  # body bytes that close a batch; None: SCRAPER_SLOT_MAX_ACTIVE_SIZE / 4
 SILKROAD_FOCUSED_CRAWL = True  # fetch links that promise on-topic articles first
 SILKROAD_RESUME = True  # continue an interrupted crawl from its database frontier
 

@@ -2,20 +2,43 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from rich.console import Console
 from sqlalchemy import Engine
 
-from storage.engine import make_engine, resolve_db_url
+from crawler.errors import DatabaseUrlError
+from storage.engine import make_engine, parse_db_url, resolve_db_url
 from storage.migrate import upgrade
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
+
+_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+
+
+def checked_db_url(db: str | None) -> str:
+    """The archive's URL (``--db``, else ``$SILKROAD_DB``, else the default), refused
+    with a one-line error before anything is opened when it cannot be one."""
+    if db is not None and not db.strip():
+        raise DatabaseUrlError("--db is empty: give sqlite:///PATH or PATH")
+    url = resolve_db_url(db)
+    if "://" not in url and ":" in url and not _WINDOWS_DRIVE.match(url):
+        raise DatabaseUrlError(
+            f"not a database URL or file path: {url!r} (want sqlite:///PATH or PATH)")
+    parse_db_url(url)
+    return url
+
+
+def _check_db_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    checked_db_url(value)
+    return value
 
 
 def db_option(func: F) -> F:
@@ -24,17 +47,36 @@ def db_option(func: F) -> F:
         "db",
         metavar="URL",
         default=None,
+        callback=_check_db_option,
         help="Database URL or path (default: $SILKROAD_DB, else sqlite:///archive.sqlite).",
     )(func)
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file behind a SQLite URL; None for in-memory and URI databases."""
+    database = parse_db_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
 def open_archive(db: str | None, *, readonly: bool = False) -> Engine:
-    """Engine for the archive, migrated to the newest schema first."""
-    url = resolve_db_url(db)
+    """Engine for the archive, migrated to the newest schema first.
+
+    A read-only command on a path where no archive exists yet reads an empty
+    archive in memory: it answers (nothing found) without creating a file,
+    so a mistyped ``--db`` leaves no stray database behind.
+    """
+    url = checked_db_url(db)
     if not readonly:
         engine = make_engine(url)
         upgrade(engine)
         return engine
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        empty = make_engine("sqlite://")
+        upgrade(empty)
+        return empty
     writer = make_engine(url)
     upgrade(writer)
     writer.dispose()

@@ -79,7 +79,7 @@ def search(query: str, lang: str | None, country: str | None, theme: str | None,
       OR, NOT, ( )     either / but not / grouping: (railway OR 铁路) NOT Russia
       prefix*          any word starting so: pipe*
     Chinese matches any substring of two or more characters (中亚, 中吉乌铁路);
-    case and English word forms (railway/railways) do not matter. JSON and CSV
+    case and word forms (railway/railways, газопровод/газопровода) do not matter. JSON and CSV
     records carry the export fields plus score and snippet (matches in **bold**).
 
     \b
