@@ -1,0 +1,90 @@
+"""Retries that wait: the server's Retry-After, else exponential back-off.
+
+Scrapy's RetryMiddleware retries a 429 or a 503 at once, which is what a
+rate-limited or overloaded server asked us not to do. This subclass keeps its
+bookkeeping (``RETRY_TIMES``, ``RETRY_HTTP_CODES``, ``RETRY_EXCEPTIONS``, the
+``retry/*`` stats) and waits before it hands a retry back: as long as the
+response's ``Retry-After`` says (seconds or an HTTP date), else
+``SILKROAD_RETRY_BACKOFF`` seconds doubled at each attempt. A server that asks
+for longer than ``SILKROAD_RETRY_BACKOFF_MAX`` is not retried in this crawl; the
+next crawl asks again. The wait does not hold a download slot, only the request.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+from scrapy import Request
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.http import Response
+from scrapy.utils.asyncio import sleep
+from scrapy.utils.response import response_status_message
+
+log = logging.getLogger(__name__)
+
+
+def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:
+    """Seconds a ``Retry-After`` header asks for (RFC 9110 §10.2.3), or None."""
+    if value is None:
+        return None
+    text = (value.decode("latin-1") if isinstance(value, bytes) else value).strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def backoff_seconds(attempt: int, base: float, longest: float) -> float:
+    """``base``, then twice as long at each further attempt, at most ``longest``."""
+    return min(longest, base * 2 ** max(0, attempt - 1))
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self.base_delay = settings.getfloat("SILKROAD_RETRY_BACKOFF", 1.0)
+        self.max_delay = settings.getfloat("SILKROAD_RETRY_BACKOFF_MAX", 60.0)
+
+    async def process_response(  # type: ignore[override]
+        self, request: Request, response: Response
+    ) -> Request | Response:
+        if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
+            return response
+        asked = retry_after_seconds(response.headers.get(b"Retry-After"))
+        if asked is not None and asked > self.max_delay:
+            self.crawler.stats.inc_value("silkroad/retry_after_too_long")
+            log.info("not retrying %s in this crawl: Retry-After %.0f s", request.url, asked)
+            return response
+        retry = self._retry(request, response_status_message(response.status))
+        if retry is None:
+            return response
+        await self._wait(retry, asked)
+        return retry
+
+    async def process_exception(  # type: ignore[override]
+        self, request: Request, exception: Exception
+    ) -> Request | None:
+        if not isinstance(exception, self.exceptions_to_retry) or request.meta.get(
+            "dont_retry", False
+        ):
+            return None
+        retry = self._retry(request, exception)
+        if retry is not None:
+            await self._wait(retry, None)
+        return retry
+
+    async def _wait(self, retry: Request, asked: float | None) -> None:
+        delay = asked if asked is not None else backoff_seconds(
+            retry.meta.get("retry_times", 1), self.base_delay, self.max_delay)
+        if delay > 0:
+            self.crawler.stats.inc_value("silkroad/retry_wait_seconds", math.ceil(delay))
+            await sleep(delay)
