@@ -8,6 +8,7 @@ sites, as a test web needs.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
@@ -17,9 +18,13 @@ TRACKING_PARAMS = frozenset(
         "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "mc_cid",
         "mc_eid", "igshid", "_ga", "_gl", "spm", "from", "share_token", "ref_src",
         "cmpid", "ocid", "xtor",
+        # Session ids: every visit gets new URLs for the same pages (a crawler trap).
+        "sid", "sessionid", "session_id", "phpsessid", "jsessionid", "aspsessionid", "cfid",
+        "cftoken",
     }
 )
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hmsr", "hmpl")
+_PATH_SESSION = re.compile(r";(?:jsessionid|phpsessid|sid)=[^/?#]*", re.IGNORECASE)
 
 
 def is_http_url(url: str) -> bool:
@@ -72,7 +77,8 @@ def canonical_url(url: str) -> str:
             if k.lower() not in TRACKING_PARAMS and not k.lower().startswith(TRACKING_PREFIXES)
         ]
         parts = parts._replace(query=urlencode(query))
-    url = urlunsplit(parts._replace(fragment=""))
+    path = _PATH_SESSION.sub("", parts.path)  # /page;jsessionid=ABC
+    url = urlunsplit(parts._replace(path=path, fragment=""))
     return canonicalize_url(url, keep_fragments=False)
 
 

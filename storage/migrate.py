@@ -20,8 +20,9 @@ def alembic_config(engine: Engine | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(Path(migrations.__file__).parent))
     if engine is not None:
+        # Alembic's config is a ConfigParser: a literal % must be doubled.
         config.set_main_option(
-            "sqlalchemy.url", engine.url.render_as_string(hide_password=False)
+            "sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%")
         )
     return config
 

@@ -202,21 +202,15 @@ def test_export_of_a_known_source(archive: dict[str, str]) -> None:
     assert result.exit_code == 0 and result.stdout.count("\n") == 1
 
 
-@pytest.mark.xfail(strict=True, reason="crawler/cli/search_cmd.py does not call "
-                                       "export_cmd.require_known_source")
 def test_search_of_an_unknown_source_is_an_error(archive: dict[str, str]) -> None:
     assert_refused(["search", "rail", "--source", "Nope", "--db", "{db}"], archive,
                    "no source named 'Nope'")
 
 
-@pytest.mark.xfail(strict=True, reason="crawler/cli/archive_cmd.py: reprocess ignores an "
-                                       "unknown --source and exits 0")
 def test_reprocess_of_an_unknown_source_is_an_error(archive: dict[str, str]) -> None:
     assert_refused(["reprocess", "--source", "Nope", "--db", "{db}"], archive, "Nope")
 
 
-@pytest.mark.xfail(strict=True, reason="crawler/cli/archive_cmd.py opens (creates) the "
-                                       "archive before it looks for the WARC files")
 def test_import_of_a_missing_warc_writes_nothing(place: dict[str, str]) -> None:
     assert_refused(["import-warc", "{tmp}/missing.warc.gz", "--db", "{db}"], place,
                    "not found")

@@ -64,3 +64,15 @@ def test_non_http_urls(url: str) -> None:
 )
 def test_page_identity(final: str, declared: str | None, identity: str) -> None:
     assert page_identity(final, declared) == identity
+
+
+@pytest.mark.parametrize(
+    ("url", "canonical"),
+    [
+        ("https://a.com/news?id=7&PHPSESSID=abc123", "https://a.com/news?id=7"),
+        ("https://a.com/news;jsessionid=F00D?id=7", "https://a.com/news?id=7"),
+        ("https://a.com/list?sid=99&page=2", "https://a.com/list?page=2"),
+    ],
+)
+def test_session_ids_are_dropped(url: str, canonical: str) -> None:
+    assert canonical_url(url) == canonical

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+from sqlalchemy.orm import Session
 
 from crawler.cli.common import console, db_option, open_archive
+from crawler.cli.export_cmd import require_known_source
+from crawler.errors import UsageError
 from crawler.reprocess import reprocess as reprocess_archive
 from crawler.warc_import import import_warcs
 from storage.engine import session_factory
@@ -35,6 +38,9 @@ def import_warc(files: tuple[Path, ...], source: str | None, db: str | None) -> 
     Example:
       silkroad import-warc crawl-2025-06.warc.gz other.warc --source "Astana Times"
     """
+    missing = [str(path) for path in files if not path.is_file()]
+    if missing:
+        raise UsageError(f"WARC file not found: {', '.join(missing)}")
     engine = open_archive(db)
     with _progress() as progress:
         task = progress.add_task("importing", total=None)
@@ -65,6 +71,8 @@ def reprocess(since: str | None, source: str | None, db: str | None) -> None:
     """
     day = parse_day(since)
     engine = open_archive(db)
+    with Session(engine) as session:
+        require_known_source(session, source)
     with _progress() as progress:
         task = progress.add_task("reprocessing", total=None)
         counts = reprocess_archive(session_factory(engine), since=day, source=source,

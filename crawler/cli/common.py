@@ -20,6 +20,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
+_opened: list[Engine] = []
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 
 
@@ -65,9 +66,21 @@ def open_archive(db: str | None, *, readonly: bool = False) -> Engine:
 
     A read-only command on a path where no archive exists yet reads an empty
     archive in memory: it answers (nothing found) without creating a file,
-    so a mistyped ``--db`` leaves no stray database behind.
+    so a mistyped ``--db`` leaves no stray database behind. The engine is
+    disposed when the command ends, however it ends (``close_archives``), so
+    SQLite folds its WAL back and leaves no -wal/-shm files behind.
     """
-    url = checked_db_url(db)
+    engine = _open(checked_db_url(db), readonly)
+    _opened.append(engine)
+    return engine
+
+
+def close_archives() -> None:
+    while _opened:
+        _opened.pop().dispose()
+
+
+def _open(url: str, readonly: bool) -> Engine:
     if not readonly:
         engine = make_engine(url)
         upgrade(engine)

@@ -83,7 +83,8 @@ def crawl(seeds: str | None, db: str | None, max_pages: int | None, depth: int |
     """
     db_url = resolve_db_url(db)
     scrapy_settings = crawl_settings(
-        seeds_file=seeds or str(default_seeds_path()), db_url=db_url, max_pages=max_pages, depth=depth,
+        seeds_file=seeds or str(default_seeds_path()), db_url=db_url, max_pages=max_pages,
+        depth=depth,
         overrides={"SILKROAD_RESUME": str(resume), **parse_settings(settings)},
     )
     report = crawl_and_report(scrapy_settings, db_url, quiet_logs=not show_log)

@@ -11,7 +11,7 @@ import click
 from rich.markup import escape
 
 from crawler import __version__
-from crawler.cli.common import err_console
+from crawler.cli.common import close_archives, err_console
 from crawler.errors import SilkroadError
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -41,6 +41,25 @@ class SilkroadGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """Click's usage errors in one line too, like ours (Click prints three)."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx else "silkroad"
+            err_console.print(f"[bold red]Error:[/] {escape(exc.format_message())} "
+                              f"(see '{escape(command)} --help')", soft_wrap=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            err_console.print("Aborted.")
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         target = COMMANDS.get(name)
         if target is None:
@@ -56,6 +75,8 @@ class SilkroadGroup(click.Group):
         except SilkroadError as exc:
             err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", soft_wrap=True)
             sys.exit(2)
+        finally:
+            close_archives()
 
 
 @click.group(cls=SilkroadGroup, context_settings=CONTEXT_SETTINGS)

@@ -13,7 +13,7 @@ from rich.text import Text
 from sqlalchemy.orm import Session
 
 from crawler.cli.common import console, db_option, err_console, open_archive
-from crawler.cli.export_cmd import csv_cell, filter_options, make_filter
+from crawler.cli.export_cmd import csv_cell, filter_options, make_filter, require_known_source
 from storage.records import RECORD_FIELDS
 from storage.search import DEFAULT_LIMIT, SearchHit, count_matches, search_articles
 from storage.search_query import parse_query
@@ -92,6 +92,7 @@ def search(query: str, lang: str | None, country: str | None, theme: str | None,
     filters = make_filter(lang, country, theme, source, since, until)
     engine = open_archive(db, readonly=True)
     with Session(engine) as session:
+        require_known_source(session, source)
         hits = search_articles(session, parsed, filters, limit=limit, collapse=collapse)
         total = count_matches(session, parsed, filters) if fmt == "table" else len(hits)
     engine.dispose()
