@@ -95,4 +95,5 @@ def robots_sitemaps(robots_txt: str, base_url: str) -> list[str]:
 
 
 def is_feed_type(content_type: str | None) -> bool:
-    return bool(content_type) and any(t in content_type.lower() for t in _FEED_TYPES)
+    lowered = (content_type or "").lower()
+    return any(t in lowered for t in _FEED_TYPES)

@@ -68,7 +68,8 @@ def band_keys(sig: bytes) -> list[tuple[int, int]]:
     keys = []
     for band in range(BANDS):
         chunk = sig[band * ROWS * 4 : (band + 1) * ROWS * 4]
-        bucket = int.from_bytes(hashlib.blake2b(chunk, digest_size=8).digest(), "little", signed=True)
+        digest = hashlib.blake2b(chunk, digest_size=8).digest()
+        bucket = int.from_bytes(digest, "little", signed=True)
         keys.append((band, bucket))
     return keys
 

@@ -14,8 +14,8 @@ Format (DESIGN.md §4), one table per source::
 from __future__ import annotations
 
 import tomllib
-from importlib import resources
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 

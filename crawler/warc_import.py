@@ -91,7 +91,7 @@ def import_warcs(
         batch: list[tuple[WarcResponse, object]] = []
         for path in paths:
             for response in iter_html_responses(path):
-                content_type = (response.headers.get("Content-Type") or [None])[0]
+                content_type = next(iter(response.headers.get("Content-Type", [])), None)
                 analysis = analyse_page(response.body, response.url, content_type)
                 batch.append((response, analysis))
                 counts["responses"] += 1

@@ -52,10 +52,11 @@ class CrawlRun(Base):
     __tablename__ = "crawl_runs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    trigger: Mapped[str] = mapped_column(String(16))  # manual | schedule | demo | import | reprocess
+    trigger: Mapped[str] = mapped_column(String(16))  # manual | schedule | demo | import
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
-    outcome: Mapped[str] = mapped_column(String(16), default="running")  # running|ok|failed|interrupted
+    # running | ok | failed | interrupted
+    outcome: Mapped[str] = mapped_column(String(16), default="running")
     exit_status: Mapped[int | None]
     seeds_file: Mapped[str | None] = mapped_column(Text)
     pid: Mapped[int | None]

@@ -79,7 +79,9 @@ def record_query(filters: ArticleFilter | None = None) -> Select[Any]:
     return (filters or ArticleFilter()).apply(query)
 
 
-def to_record(article: Article, source: str | None, urls_json: str | list[str] | None) -> dict[str, Any]:
+def to_record(
+    article: Article, source: str | None, urls_json: str | list[str] | None
+) -> dict[str, Any]:
     urls = json.loads(urls_json) if isinstance(urls_json, str) else list(urls_json or [])
     if article.url not in urls:
         urls.insert(0, article.url)

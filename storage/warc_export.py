@@ -35,7 +35,9 @@ def payload_digest(body: bytes) -> str:
     return "sha1:" + base64.b32encode(hashlib.sha1(body).digest()).decode("ascii")
 
 
-def http_headers(status: int, headers: dict[str, list[str]], length: int | None) -> StatusAndHeaders:
+def http_headers(
+    status: int, headers: dict[str, list[str]], length: int | None
+) -> StatusAndHeaders:
     try:
         reason = HTTPStatus(status).phrase
     except ValueError:

@@ -44,9 +44,9 @@ class SilkroadGroup(click.Group):
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         """Click's usage errors in one line too, like ours (Click prints three)."""
         if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[call-overload]
         try:
-            result = super().main(*args, standalone_mode=False, **kwargs)
+            result = super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[call-overload]
         except click.UsageError as exc:
             command = exc.ctx.command_path if exc.ctx else "silkroad"
             err_console.print(f"[bold red]Error:[/] {escape(exc.format_message())} "

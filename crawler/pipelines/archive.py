@@ -97,7 +97,7 @@ class ArchivePipeline:
         self.batch_seconds = batch_seconds
         self.batch_bytes = batch_bytes or crawler.settings.getint(
             "SCRAPER_SLOT_MAX_ACTIVE_SIZE", 5_000_000) // 4
-        self.run_id: int | None = None
+        self.run_id: int = 0  # set in open_spider
         self._pending: list[_Pending] = []
         self._pending_bytes = 0
         self._timer: asyncio.TimerHandle | None = None
@@ -105,7 +105,7 @@ class ArchivePipeline:
         self._sources = SourceCache()
         self.engine: Any = None
         self.sessions: Any = None
-        self.session_id: int | None = None
+        self.session_id: int = 0  # set in open_spider
         self.frontier = FrontierRecorder()
 
     @classmethod

@@ -67,23 +67,23 @@ class SeedsSpider(scrapy.Spider):
         return self.seeds.sources
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        for request in self._resume():
-            yield request
+        for pending in self._resume():
+            yield pending
         robots_seen: set[str] = set()
         for source in self.sources:
             for urls, callback in ((source.urls, self.parse_page), (source.feeds, self.parse_feed),
                                    (source.sitemaps, self.parse_sitemap)):
                 for url in urls:
-                    if request := self._request(url, source, callback, "seed", SEED_PRIORITY):
-                        yield request
+                    if seed := self._request(url, source, callback, "seed", SEED_PRIORITY):
+                        yield seed
             for url in source.start_urls():
                 root = url.split("/", 3)[:3]
                 robots = "/".join(root) + "/robots.txt"
                 if host_key(robots) not in robots_seen:
                     robots_seen.add(host_key(robots))
-                    if request := self._request(robots, source, self.parse_robots, "seed",
-                                                SEED_PRIORITY):
-                        yield request
+                    if robots_request := self._request(robots, source, self.parse_robots,
+                                                       "seed", SEED_PRIORITY):
+                        yield robots_request
 
     def _resume(self) -> list[scrapy.Request]:
         """Pending requests of an interrupted session; what it already did is skipped."""
@@ -104,7 +104,8 @@ class SeedsSpider(scrapy.Spider):
         log.warning("resuming: %d request(s) pending, %d done", len(pending), len(self.done_urls))
         requests = []
         for entry in pending:
-            source = self.seeds.source(entry.source) if self._known(entry.source) else None
+            source = self.seeds.source(entry.source) if self.seeds and self._known(entry.source) \
+                else None
             callback = self._callbacks().get(entry.kind)
             if source is None or callback is None:
                 continue
@@ -172,7 +173,7 @@ class SeedsSpider(scrapy.Spider):
         if response.status == 304:
             yield self._page_item(response, source, via, body=None)
             return
-        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
         if is_feed_type(content_type) or (
             "xml" in content_type and looks_like_feed(response.body)
         ):
@@ -191,7 +192,7 @@ class SeedsSpider(scrapy.Spider):
         self, response: Response, source: Source, via: str, body: bytes | None
     ) -> PageItem:
         return PageItem(
-            url=response.meta.get("reached_as", response.request.url),
+            url=response.meta.get("reached_as") or response.url,
             final_url=response.url,
             status=response.status,
             headers={
@@ -290,4 +291,5 @@ class SeedsSpider(scrapy.Spider):
 
 def _request_urls(response: Response) -> list[str]:
     """Every URL the request for this response was scheduled under (redirects too)."""
-    return [*response.meta.get("redirect_urls", []), response.request.url]
+    request = response.request
+    return [*response.meta.get("redirect_urls", []), *([request.url] if request else [])]
