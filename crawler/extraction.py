@@ -45,6 +45,7 @@ LISTING_MIN_HEADLINES = 3  # headline lines that make a page without og:type a l
 HEADLINE_MIN_CHARS = 6
 HEADLINE_MAX_CHARS = 200
 CTA_MAX_CHARS = 300  # longest block still taken for a sign-up box or a cookie notice
+CTA_SLACK = 120  # text a sign-up box's wrapper may add (a heading, a line of pitch)
 _CTA_NAMES = re.compile(
     r"subscri|newsletter|signup|sign-up|mailing|podpisk|rassylk|dingyue|cookie|consent|gdpr"
     r"|share|sharing|social|promo|paywall-banner", re.IGNORECASE)
@@ -147,9 +148,9 @@ def _strip_calls_to_action(tree: HtmlElement) -> None:
         if not _short(field):
             continue  # some frameworks wrap the whole page in one <form>
         block = field
-        while block.getparent() is not None and block.getparent().tag not in _NEVER_STRIP \
-                and _short(block.getparent()):
-            block = block.getparent()
+        while (parent := block.getparent()) is not None and parent.tag not in _NEVER_STRIP \
+                and _short(parent) and _text_length(parent) - _text_length(block) <= CTA_SLACK:
+            block = parent  # the box around the form, not the article around the box
         doomed.append(block)
     for element in doomed:
         parent = element.getparent()
@@ -157,8 +158,12 @@ def _strip_calls_to_action(tree: HtmlElement) -> None:
             parent.remove(element)
 
 
+def _text_length(element: HtmlElement) -> int:
+    return len(" ".join(element.text_content().split()))
+
+
 def _short(element: HtmlElement) -> bool:
-    return len(" ".join(element.text_content().split())) <= CTA_MAX_CHARS
+    return _text_length(element) <= CTA_MAX_CHARS
 
 
 def _date_params() -> dict[str, Any]:

@@ -42,8 +42,9 @@ class ExtractionPool:
         if self.processes == 0 or self._executor is not None:
             topic_profile(self.profile_path, self.threshold)
             return
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["crawler.page_analysis"])
+        context = multiprocessing.get_context(os.environ.get("BENCH_MP", "forkserver"))
+        if context.get_start_method() == "forkserver":
+            context.set_forkserver_preload(["crawler.page_analysis"])
         self._executor = ProcessPoolExecutor(
             max_workers=self.processes,
             mp_context=context,

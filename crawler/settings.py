@@ -48,7 +48,7 @@ RETRY_GIVE_UP_LOG_LEVEL = "INFO"  # a dead link is counted in the run, not an er
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 
 # -- limits sized for news pages, not Scrapy's 180 s / 1 GiB -------------------------
-DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_TIMEOUT = 20
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 DEPTH_LIMIT = 3
