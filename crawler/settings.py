@@ -29,9 +29,11 @@ SILKROAD_FOCUSED_CRAWL = True  # fetch links that promise on-topic articles firs
 SILKROAD_RESUME = True  # continue an interrupted crawl from its database frontier
 
 # -- identity: an honest User-Agent with a way to reach us -------------------------
-USER_AGENT = (
-    f"SilkroadArchive/{__version__} (news archive research crawler; +{SILKROAD_CONTACT_URL})"
+USER_AGENT_TEMPLATE = (
+    f"SilkroadArchive/{__version__} (news archive research crawler; +{{contact}})"
 )
+# The spider fills the template with SILKROAD_CONTACT_URL unless USER_AGENT is set.
+USER_AGENT = USER_AGENT_TEMPLATE.format(contact=SILKROAD_CONTACT_URL)
 ROBOTSTXT_OBEY = True
 ROBOTSTXT_USER_AGENT = "SilkroadArchive"
 

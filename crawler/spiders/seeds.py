@@ -54,6 +54,17 @@ class SeedsSpider(scrapy.Spider):
         self.focused = True
 
     @classmethod
+    def update_settings(cls, settings: Any) -> None:
+        """An honest User-Agent naming whoever runs the crawl (SILKROAD_CONTACT_URL)."""
+        super().update_settings(settings)
+        template = settings.get("USER_AGENT_TEMPLATE")
+        user_agent_priority = settings.getpriority("USER_AGENT") or 0
+        contact_priority = settings.getpriority("SILKROAD_CONTACT_URL") or 0
+        if template and contact_priority > user_agent_priority:
+            settings.set("USER_AGENT", template.format(contact=settings["SILKROAD_CONTACT_URL"]),
+                         priority=contact_priority)
+
+    @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SeedsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         path = spider._seeds_file_arg or crawler.settings.get("SEEDS_FILE") or DEFAULT_SEEDS_FILE
