@@ -113,6 +113,7 @@ class _Span:
     central_asia_named: float = 0.0  # outright, by a country, place, person or project
     relation: bool = False
     countries: set[str] = field(default_factory=set)  # named outright, not by a place
+    enumerated: set[str] = field(default_factory=set)  # items of a list of two or more
 
     @property
     def any_side(self) -> bool:
@@ -345,8 +346,9 @@ class TopicProfile:
         for sid, mentions in names.items():
             begin = ends[sid - 1] if 0 < sid <= len(ends) else 0
             finish = ends[sid] if sid < len(ends) else len(text)
-            self._mark_enumerations(text, mentions, _LIST_MARKS.subn("", text[begin:finish])[1])
             span = reading.spans[sid]
+            span.enumerated = self._mark_enumerations(
+                text, mentions, _LIST_MARKS.subn("", text[begin:finish])[1])
             for mention in mentions:
                 _credit(span, mention)
                 entry = mention.entry
@@ -359,8 +361,14 @@ class TopicProfile:
                         reading.mentions[code].append((sid, entry.weight, entry.kind == "country"))
         return reading
 
-    def _mark_enumerations(self, text: str, mentions: list[_Mention], marks: int) -> None:
-        """Flags names that are one item of a list reaching beyond China and Central Asia."""
+    def _mark_enumerations(self, text: str, mentions: list[_Mention], marks: int) -> set[str]:
+        """Flags names that are one item of a list reaching beyond China and Central Asia.
+
+        Returns the codes named as items of any list of two or more, which is what
+        tells a sentence going through the region's countries from one that names
+        three of them in passing ("Uzbek officials ... via Turkmenistan ... than
+        via Kazakhstan").
+        """
         s = self._scoring
         places = [m for m in mentions if m.entry.kind in ("country", "region")]
         codes = {m.code for m in places}
@@ -370,7 +378,7 @@ class TopicProfile:
                 or len(codes) >= s["list_countries"] + 1 and marks >= s["list_marks"]):
             for mention in places:
                 mention.listed = True
-            return
+            return codes
         runs: list[list[_Mention]] = []
         for mention in places:
             last = runs[-1][-1] if runs else None
@@ -379,14 +387,18 @@ class TopicProfile:
                 runs[-1].append(mention)
             else:
                 runs.append([mention])
+        enumerated: set[str] = set()
         for run in runs:
             # World regions share one code, yet each is an item of its own.
             items = {m.code if m.code not in self._untagged else f"{m.code}@{m.start}"
                      for m in run}
+            if len(items) >= 2:
+                enumerated.update(m.code for m in run)
             if len(items) >= s["list_countries"] and any(
                     self._sides.get(m.code) == OTHER for m in run):
                 for mention in run:
                     mention.listed = True
+        return enumerated
 
     # -- scoring ----------------------------------------------------------
 
@@ -529,7 +541,8 @@ class TopicProfile:
         return tuple(sorted(tagged - self._untagged))
 
     def _enumerates_region(self, span: _Span) -> bool:
-        return sum(1 for c in span.countries if self._sides.get(c) == CENTRAL_ASIA) >= 3
+        listed = span.countries & span.enumerated
+        return sum(1 for c in listed if self._sides.get(c) == CENTRAL_ASIA) >= 3
 
     def _themes(self, hits: dict[str, float]) -> tuple[str, ...]:
         if not hits:

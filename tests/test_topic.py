@@ -17,6 +17,8 @@ EVAL_DIR = Path(__file__).parent / "topic_eval"
 # Written from the brief alone, before the vocabulary was read: the closest we
 # have to the hidden set the filter is judged on.
 BLIND_DIR = Path(__file__).parent / "topic_eval_blind"
+# Written blind by a third person, without reading the profile or the other sets.
+BLIND2_DIR = Path(__file__).parent / "topic_eval_blind2"
 THEMES = {"trade", "transport", "energy", "security", "diplomacy", "investment",
           "agriculture", "technology", "culture", "migration"}
 CORE = {"CN", "KZ", "KG", "TJ", "TM", "UZ"}
@@ -367,8 +369,8 @@ def _eval_cases(folder: Path = EVAL_DIR) -> list[dict]:
     return rows
 
 
-@pytest.mark.parametrize("folder,size", [(EVAL_DIR, 150), (BLIND_DIR, 120)],
-                         ids=["ours", "blind"])
+@pytest.mark.parametrize("folder,size", [(EVAL_DIR, 150), (BLIND_DIR, 120), (BLIND2_DIR, 75)],
+                         ids=["ours", "blind", "blind2"])
 def test_evaluation_set_is_balanced_and_well_formed(folder: Path, size: int) -> None:
     rows = _eval_cases(folder)
     assert len(rows) >= size
@@ -387,11 +389,11 @@ def test_evaluation_set_is_balanced_and_well_formed(folder: Path, size: int) -> 
 # railway to Uzbekistan") only when the story is not about another one; ours
 # tags such a country whenever it shares a sentence with China. The rule in
 # between leaves one blind positive with a tag the other convention wants.
-QUALITY_SETS = [(EVAL_DIR, 0), (BLIND_DIR, 1)]
+QUALITY_SETS = [(EVAL_DIR, 0), (BLIND_DIR, 1), (BLIND2_DIR, 0)]
 
 
 @pytest.mark.parametrize("flatten", [False, True], ids=["as-written", "one-paragraph"])
-@pytest.mark.parametrize("folder,tag_misses", QUALITY_SETS, ids=["ours", "blind"])
+@pytest.mark.parametrize("folder,tag_misses", QUALITY_SETS, ids=["ours", "blind", "blind2"])
 def test_evaluation_set_meets_the_quality_targets(profile: TopicProfile, folder: Path,
                                                   tag_misses: int, flatten: bool) -> None:
     rows = _eval_cases(folder)
