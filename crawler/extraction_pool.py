@@ -3,6 +3,10 @@
 trafilatura is CPU-bound; run in the crawl process it blocks Scrapy's reactor
 and the crawl runs at one core's speed. Workers load the topic profile once
 and receive only the bytes and a few strings they need.
+
+Workers are spawned, not forked from a fork server: a fork server would stay
+alive for the whole crawl with its own copy of trafilatura (about 70 MB, little
+of it shared once Python touches its objects) just to fork the workers once.
 """
 
 from __future__ import annotations
@@ -42,17 +46,15 @@ class ExtractionPool:
         if self.processes == 0 or self._executor is not None:
             topic_profile(self.profile_path, self.threshold)
             return
-        context = multiprocessing.get_context(os.environ.get("BENCH_MP", "forkserver"))
-        if context.get_start_method() == "forkserver":
-            context.set_forkserver_preload(["crawler.page_analysis"])
+        context = multiprocessing.get_context("spawn")
         self._executor = ProcessPoolExecutor(
             max_workers=self.processes,
             mp_context=context,
             initializer=_warm_up,
             initargs=(self.profile_path, self.threshold),
         )
-        # Start the workers now, before the crawl: the first submit would otherwise
-        # block the reactor while the fork server imports trafilatura.
+        # Start the workers now, before the crawl, so that the first pages do not wait
+        # while each worker imports trafilatura.
         warm = [self._executor.submit(_warm_up, self.profile_path, self.threshold)
                 for _ in range(self.processes)]
         for future in warm:

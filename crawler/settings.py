@@ -63,6 +63,11 @@ METAREFRESH_ENABLED = False
 # Scrapy starts CONCURRENT_ITEMS tasks for each response's output; a page yields one
 # item and its links, so its default of 100 only costs CPU on the reactor thread.
 CONCURRENT_ITEMS = 8
+# Response bytes held by pages waiting for extraction and storage (each also keeps its
+# parsed tree): above this Scrapy fetches nothing until pages are stored. 2 MB keeps
+# about a dozen news pages queued, plenty for a few extraction processes; Scrapy's 5 MB
+# only costs memory. Raise it with many SILKROAD_EXTRACT_PROCESSES.
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 2_000_000
 
 # -- safety: no remote control, no telnet ------------------------------------------
 REMOTE_CONTROL_ENABLED = False
