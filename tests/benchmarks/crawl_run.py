@@ -45,6 +45,7 @@ class CrawlMeasurement:
     run_finished: float  # crawl_runs.finished_at: last batch stored
     counts: dict[str, int]
     fetch_times: list[float]
+    fetch_outcomes: list[str | None] = field(default_factory=list)  # in fetch order
     samples: list[TreeSample] = field(default_factory=list)
     peak_rss: int = 0
     peak_pss: int = 0
@@ -109,9 +110,11 @@ def _read_archive(db_path: Path, exit_code: int, wall: float, started: float
         if row is None or row[1] is None:
             raise RuntimeError(f"the crawl left no finished run in {db_path} (exit {exit_code})")
         stats = json.loads(row[2] or "{}")
-        fetches = sorted(epoch(r[0]) for r in db.execute("SELECT fetched_at FROM fetches"))
+        fetches = sorted((epoch(at), outcome) for at, outcome in db.execute(
+            "SELECT fetched_at, outcome FROM fetches"))
     keys = ("fetched", "archived", "duplicates", "off_topic", "no_article", "errors")
     counts = {key: int(stats.get(key, 0) or 0) for key in keys}
     return CrawlMeasurement(db_path=db_path, exit_code=exit_code, wall=wall, started=started,
                             run_started=epoch(row[0]), run_finished=epoch(row[1]),
-                            counts=counts, fetch_times=fetches)
+                            counts=counts, fetch_times=[at for at, _ in fetches],
+                            fetch_outcomes=[outcome for _, outcome in fetches])

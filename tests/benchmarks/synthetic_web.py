@@ -2,14 +2,13 @@
 
 Two products: a small corpus of article pages with their true body text (the
 default ``--corpus``, so the benchmark runs without ``../shared``), and a
-large web of whole sites (home page, listing pages, articles that link to
-each other; English, Chinese and Russian; on- and off-topic; syndicated exact
-copies and lightly edited near-copies) for the scale run.
+large web of whole sites (a home page and articles that link to each other;
+English, Chinese and Russian; on- and off-topic; syndicated exact copies and
+lightly edited near-copies) for the scale run.
 """
 
 from __future__ import annotations
 
-import math
 import random
 from collections import defaultdict
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from tests.benchmarks.synthetic_text import ArticleWriter, SyntheticArticle
 
 HTML_TYPE = "text/html; charset=utf-8"
 CARDS = 14  # teaser cards per article page: related, more, most read
+HOME_STORIES = 20
 
 
 def _sites(count: int, weight: int) -> list[Site]:
@@ -78,9 +78,13 @@ class ScaleWeb:
 def build_scale_web(folder: Path, pages: int, seed: int = 11, pages_per_site: int = 500,
                     copy_share: float = 0.08, near_share: float = 0.03,
                     topic_share: float = 0.35, weight: int = 6) -> ScaleWeb:
-    """Write whole sites under ``folder``: a home page, listing pages, articles.
+    """Write whole sites under ``folder``: a home page and articles that link to each other.
 
-    Every link on every page leads to a page of the web: the crawl meets no 404s.
+    Each article page carries teaser cards for other articles of its site, so
+    the crawl reaches every page; every link leads to a page of the web (no
+    404s). There are no section fronts: in a crawl's order they would bunch up
+    (they are all found at once, from every page's menu), and the crawl's
+    windows would then compare page kinds instead of an archive's growth.
     """
     rng = random.Random(seed)
     writer = ArticleWriter(seed)
@@ -97,11 +101,8 @@ def build_scale_web(folder: Path, pages: int, seed: int = 11, pages_per_site: in
         address = loopback_address(index)
         site_dir = folder / f"site{index + 1:03d}"
         site_dir.mkdir(parents=True, exist_ok=True)
-        per_listing = 56
-        listings = math.ceil((size - 1) / (per_listing + 1))
-        article_count = size - 1 - listings
         stories = []
-        for number in range(article_count):
+        for number in range(size - 1):
             roll = rng.random()
             same_language = pool[site.language]
             if roll < copy_share and same_language:
@@ -115,26 +116,16 @@ def build_scale_web(folder: Path, pages: int, seed: int = 11, pages_per_site: in
                 if len(same_language) > 400:
                     same_language.pop(rng.randrange(len(same_language)))
             counts["topic"] += article.on_topic
-            path = f"/news/{article.published:%Y/%m}/{number + 1:05d}.html"
-            stories.append((path, article))
-        counts["articles"] += article_count
+            stories.append((f"/news/{article.published:%Y/%m}/{number + 1:05d}.html", article))
+        counts["articles"] += len(stories)
         site_routes: dict[str, tuple[str, str]] = {}
-        listing_paths = [f"/latest/page-{k + 1}.html" for k in range(listings)]
-        sections = ["/", *listing_paths]
         for number, (path, article) in enumerate(stories):
             picks = rng.sample(range(len(stories)), min(CARDS, len(stories)))
             cards = [(stories[k][0], stories[k][1].title) for k in picks]
-            page = article_page(site, article, Chrome(sections, cards), rng)
+            page = article_page(site, article, Chrome(["/"], cards), rng)
             site_routes[path] = _write(site_dir / f"a{number + 1:05d}.html", page)
-        top_cards = [(p, a.title) for p, a in stories[:CARDS]]
-        for k, path in enumerate(listing_paths):
-            chunk = stories[k * per_listing:(k + 1) * per_listing]
-            items = [(p, a.title, a.paragraphs[0][:160]) for p, a in chunk]
-            page = listing_page(site, f"{site.name} — {k + 1}", items,
-                                Chrome(sections, top_cards), rng)
-            site_routes[path] = _write(site_dir / f"l{k + 1:04d}.html", page)
-        top = [(p, a.title, a.paragraphs[0][:160]) for p, a in stories[:8]]
-        home = listing_page(site, site.name, top, Chrome(sections, top_cards), rng)
+        top = [(p, a.title, a.paragraphs[0][:160]) for p, a in stories[:HOME_STORIES]]
+        home = listing_page(site, site.name, top, Chrome(["/"], [(p, t) for p, t, _ in top]), rng)
         site_routes["/"] = _write(site_dir / "home.html", home)
         site_routes[ROBOTS_PATH] = robots
         routes[address] = site_routes

@@ -156,12 +156,14 @@ def scale_report(web_spec: ScaleWeb, crawl: CrawlMeasurement) -> tuple[str, dict
         rss, pss = rss_at(times[end])
         in_window = [s.rss / MB for s in samples if times[start] <= s.at <= times[end]]
         cpu_ms = 1000 * (at(times[end]).cpu - at(times[start]).cpu) / (end - start)
+        outcomes = crawl.fetch_outcomes[start:end]
+        kept = 100 * outcomes.count("article") / max(1, len(outcomes))
         rows.append([f"{start + 1:,}-{end + (end == len(times) - 1):,}", rate,
-                     round(times[end] - times[0], 1), cpu_ms, rss, max(in_window, default=rss),
-                     pss])
+                     round(times[end] - times[0], 1), cpu_ms, round(kept), rss,
+                     max(in_window, default=rss), pss])
     out = [table(f"(d) Scale: {len(times):,} pages fetched, pages/s per {WINDOW:,}-page window",
-                 ["pages", "pages/s", "elapsed s", "CPU ms/page", "RSS MB at end",
-                  "max RSS MB", "PSS MB at end"], rows)]
+                 ["pages", "pages/s", "elapsed s", "CPU ms/page", "% on topic",
+                  "RSS MB at end", "max RSS MB", "PSS MB at end"], rows)]
     settled_at = times[min(RSS_SETTLED_AFTER, len(times)) - 1]
     settled = rss_at(settled_at)[0]
     later = [s.rss / MB for s in samples if s.at >= settled_at]
