@@ -76,7 +76,6 @@ from tests.benchmarks.throughput_report import (  # noqa: E402
 )
 from tests.benchmarks.trafilatura_cli import CliMeasurement, run_cli  # noqa: E402
 
-
 # The focused order fetches pages that promise to be on topic first, and those cost
 # more to store; in focused order the windows would compare page kinds, not the archive
 # at different sizes. Breadth of the crawl is unlimited: the web is finite.
