@@ -72,6 +72,7 @@ class ExtractionPool:
             language_hint=language_hint,
             profile_path=self.profile_path,
             threshold=self.threshold,
+            pack=True,
         )
         if self._executor is None:
             return call()

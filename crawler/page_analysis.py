@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 
 from crawler.decoding import decode_html
 from crawler.extraction import EXTRACTOR_VERSION, extract_article
@@ -16,6 +17,7 @@ from crawler.fingerprint import content_hash
 from crawler.near_duplicates import signature
 from crawler.topic import TopicProfile
 from storage.archive import ArticleRecord
+from storage.snapshot_body import PackedBody, pack_body
 
 # Page outcomes, as recorded on the page row and counted in a run's stats.
 ARCHIVABLE = "article"
@@ -30,6 +32,7 @@ class PageAnalysis:
     article: ArticleRecord | None = None  # set for articles and off-topic pages alike
     title: str | None = None
     canonical_url: str | None = None  # as the page declares it (rel=canonical / og:url)
+    packed_body: PackedBody | None = None  # the raw bytes packed for storage, when asked
 
     @property
     def keep(self) -> bool:
@@ -42,6 +45,13 @@ def topic_profile(path: str | None = None, threshold: float | None = None) -> To
     return TopicProfile.load(path, threshold=threshold)
 
 
+def profile_settings(settings: Any) -> tuple[str | None, float | None]:
+    """The topic profile path and threshold a crawl's Scrapy settings ask for."""
+    threshold = settings.get("SILKROAD_TOPIC_THRESHOLD")
+    return (settings.get("SILKROAD_TOPIC_PROFILE") or None,
+            None if threshold in (None, "") else float(threshold))
+
+
 def analyse_page(
     body: bytes,
     url: str,
@@ -50,7 +60,16 @@ def analyse_page(
     language_hint: str | None = None,
     profile_path: str | None = None,
     threshold: float | None = None,
+    pack: bool = False,
 ) -> PageAnalysis:
+    """``pack`` also compresses the body for its snapshot, which a crawl's worker
+    does so that the crawl process does not have to."""
+    analysis = _analyse(body, url, content_type, language_hint, profile_path, threshold)
+    return replace(analysis, packed_body=pack_body(body)) if pack else analysis
+
+
+def _analyse(body: bytes, url: str, content_type: str | None, language_hint: str | None,
+             profile_path: str | None, threshold: float | None) -> PageAnalysis:
     decoded = decode_html(body, content_type)
     extracted = extract_article(decoded.html, url, language_hint=language_hint)
     if extracted is None:

@@ -9,7 +9,6 @@ dropped, because the archive never loses what it once kept.
 
 from __future__ import annotations
 
-import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from storage.archive import (
 )
 from storage.article_edits import update_article
 from storage.models import Article, Page, Sighting, Snapshot, Source
+from storage.snapshot_body import unpack_body
 
 BATCH = 100
 # ArticleRecord fields that map one to one onto Article columns.
@@ -82,7 +82,7 @@ def reprocess(
 def _reprocess_one(session: Session, ref: SnapshotRef, cache: SourceCache) -> str:
     snapshot = session.get(Snapshot, ref.snapshot_id)
     assert snapshot is not None
-    body = zlib.decompress(snapshot.body)
+    body = unpack_body(snapshot.body)
     analysis = analyse_page(body, snapshot.url, snapshot.content_type, language_hint=ref.language)
     article_id = session.scalar(
         select(Sighting.article_id).where(Sighting.snapshot_id == snapshot.id).limit(1)

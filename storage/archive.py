@@ -6,7 +6,6 @@ transaction, so a batch of pages lands whole or not at all.
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -29,6 +28,7 @@ from storage.models import (
     Source,
 )
 from storage.search_index import index_article
+from storage.snapshot_body import PackedBody, pack_body
 
 REVISIT = "revisit"  # outcome of a fetch whose bytes equal the last snapshot (or a 304)
 
@@ -47,6 +47,7 @@ class FetchRecord:
     source: str | None = None
     discovered_via: str | None = None
     encoding: str | None = None
+    packed: PackedBody | None = None  # the body already packed (by an extraction worker)
 
     def header(self, name: str) -> str | None:
         for key, values in self.headers.items():
@@ -142,8 +143,9 @@ def record_fetch(
 
     snapshot_id = page.last_snapshot_id
     if fetch.body is not None:
-        digest = body_digest(fetch.body)
+        digest = fetch.packed.sha256 if fetch.packed else body_digest(fetch.body)
         if digest != page.last_digest:
+            packed = fetch.packed or pack_body(fetch.body)
             if page_state == "unchanged":
                 page_state = "changed"
             snapshot = Snapshot(
@@ -156,9 +158,9 @@ def record_fetch(
                 headers=fetch.headers,
                 content_type=fetch.header("Content-Type"),
                 encoding=fetch.encoding,
-                body=zlib.compress(fetch.body, 6),
+                body=packed.compressed,
                 body_sha256=digest,
-                body_size=len(fetch.body),
+                body_size=packed.size,
             )
             session.add(snapshot)
             session.flush()

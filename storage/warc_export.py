@@ -11,7 +11,6 @@ import base64
 import hashlib
 import heapq
 import socket
-import zlib
 from collections.abc import Iterator
 from datetime import datetime
 from http import HTTPStatus
@@ -26,6 +25,7 @@ from warcio.warcwriter import WARCWriter
 
 from crawler import __version__
 from storage.models import Fetch, Snapshot
+from storage.snapshot_body import unpack_body
 
 # Stored bodies are already decoded: these headers would describe bytes we do not write.
 _TRANSPORT_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
@@ -96,7 +96,7 @@ def _events(session: Session) -> Iterator[tuple[str, datetime, Any]]:
 
 
 def _write_response(writer: WARCWriter, snapshot: Snapshot, digests: dict[int, str]) -> None:
-    body = zlib.decompress(snapshot.body)
+    body = unpack_body(snapshot.body)
     digests[snapshot.id] = payload_digest(body)
     record = writer.create_warc_record(
         snapshot.url,
@@ -117,7 +117,7 @@ def _write_revisit(
 ) -> None:
     snapshot = session.get(Snapshot, fetch.snapshot_id)
     assert snapshot is not None
-    digest = digests.get(snapshot.id) or payload_digest(zlib.decompress(snapshot.body))
+    digest = digests.get(snapshot.id) or payload_digest(unpack_body(snapshot.body))
     record = writer.create_revisit_record(
         fetch.url,
         digest,

@@ -47,6 +47,27 @@ def test_new_page_new_article(session: Session) -> None:
     assert page.etag == '"v1"' and page.last_snapshot_id == snap.id
 
 
+def test_a_body_packed_by_a_worker_is_stored_as_packed(session: Session) -> None:
+    from dataclasses import replace
+
+    from crawler.page_analysis import analyse_page
+    from storage.snapshot_body import unpack_body
+
+    body = b"<html><body><p>" + b"Khorgos " * 400 + b"</p></body></html>"
+    analysis = analyse_page(body, "http://a/1", "text/html", pack=True)
+    assert analysis.packed_body is not None and analysis.packed_body.size == len(body)
+    with session.begin():
+        record_fetch(session, replace(fetch("http://a/1", body), packed=analysis.packed_body),
+                     None, run_id=None, outcome="no_article")
+        # the same bytes again, unpacked: a revisit, not a second snapshot
+        again = record_fetch(session, fetch("http://a/1", body, "2026-01-02T10:00:00"), None,
+                             run_id=None, outcome="no_article")
+    snap = session.scalars(select(Snapshot)).one()
+    assert snap.body == analysis.packed_body.compressed and unpack_body(snap.body) == body
+    assert snap.body_sha256 == analysis.packed_body.sha256 and snap.body_size == len(body)
+    assert again.page_state == "unchanged"
+
+
 def test_same_text_at_two_urls_is_one_article_two_sightings(session: Session) -> None:
     with session.begin():
         record_fetch(session, fetch("http://a/1", b"<p>a</p>"), article(), run_id=None,

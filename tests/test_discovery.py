@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from crawler.discovery import feed_links, looks_like_feed, robots_sitemaps, sitemap_entries
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?>
@@ -56,3 +58,18 @@ def test_robots_sitemap_lines() -> None:
     text = "User-agent: *\nDisallow: /private/\nSitemap: http://site/sitemap.xml\nsitemap:/other.xml\n"
     assert robots_sitemaps(text, "http://site/robots.txt") == [
         "http://site/sitemap.xml", "http://site/other.xml"]
+
+
+@pytest.mark.parametrize("parser", ["ProtegoRobotParser", "PythonRobotParser"])
+def test_sitemaps_read_from_the_robots_parser_scrapy_obeys(parser: str) -> None:
+    """The spider takes Sitemap: lines from Scrapy's own parse, not a second download."""
+    import scrapy.robotstxt
+    from scrapy.utils.test import get_crawler
+
+    from crawler.spiders.seeds import robots_sitemap_urls
+
+    body = b"User-agent: *\nDisallow: /private/\nSitemap: http://site/sitemap.xml\n"
+    robots = getattr(scrapy.robotstxt, parser).from_crawler(get_crawler(), body)
+    assert robots_sitemap_urls(robots, "http://site/robots.txt") == ["http://site/sitemap.xml"]
+    empty = getattr(scrapy.robotstxt, parser).from_crawler(get_crawler(), b"User-agent: *\n")
+    assert robots_sitemap_urls(empty, "http://site/robots.txt") == []

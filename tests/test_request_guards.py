@@ -24,7 +24,7 @@ from crawler.middlewares.backoff import (
     backoff_seconds,
     retry_after_seconds,
 )
-from crawler.middlewares.scope import OffScope, SourceScope, SourceScopeMiddleware
+from crawler.middlewares.scope import OffScope, SourceScopeMiddleware
 from crawler.middlewares.ssrf import (
     SsrfGuardMiddleware,
     SsrfRefused,
@@ -33,6 +33,8 @@ from crawler.middlewares.ssrf import (
     named_hosts,
 )
 from crawler.seeds import Source
+from crawler.source_scope import SourceScope
+from crawler.urls import in_scope
 
 
 class Stats:
@@ -196,6 +198,39 @@ SCOPE_SOURCES = [source("https://news.example/", allowed=("news.example",)),
 ])
 def test_source_scope(url: str, inside: bool) -> None:
     assert SourceScope(SCOPE_SOURCES).allows(url) is inside
+
+
+def _source_for_by_scan(sources: list[Source], url: str, preferred: str) -> Source | None:
+    """The rule the indexed scope must keep: preferred source first, else file order."""
+    first = next(s for s in sources if s.name == preferred)
+    if in_scope(url, first.allowed_domains):
+        return first
+    return next((s for s in sources if in_scope(url, s.allowed_domains)), None)
+
+
+def test_indexed_source_for_agrees_with_a_scan_of_every_source() -> None:
+    sources = [
+        source("https://gmw.cn/", allowed=("gmw.cn",)),
+        source("https://world.gmw.cn/", allowed=("world.gmw.cn",)),
+        source("http://127.0.0.2:8000/", allowed=("127.0.0.2:8000",)),
+        source("http://127.0.0.2:9000/", allowed=("127.0.0.2",)),
+        source("http://127.0.0.3/", allowed=("127.0.0.3",)),
+        source("https://news.example/", allowed=("news.example", "127.0.0.3")),
+    ]
+    urls = ["https://gmw.cn/a", "https://world.gmw.cn/b", "https://x.world.gmw.cn/c",
+            "https://evilgmw.cn/", "http://127.0.0.2:8000/a", "http://127.0.0.2:9000/a",
+            "http://127.0.0.2/a", "http://127.0.0.22/", "http://127.0.0.3:81/x",
+            "https://WWW.News.Example/Case", "https://news.example.evil/", "mailto:a@gmw.cn",
+            "ftp://gmw.cn/x", "javascript:void(0)", "http://[::1]:8000/", "http://:80/",
+            "http://127.0.0.2:99999/bad-port"]
+    scope = SourceScope(sources)
+    checked = 0
+    for url in urls:
+        for preferred in sources:
+            expected = _source_for_by_scan(sources, url, preferred.name)
+            assert scope.source_for(url, preferred.name) is expected, (url, preferred.name)
+            checked += expected is not None
+    assert checked > 20  # most URLs belong somewhere: the comparison is not vacuous
 
 
 def test_an_off_scope_redirect_is_ignored_even_when_retried() -> None:

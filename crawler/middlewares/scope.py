@@ -7,7 +7,7 @@ OffsiteMiddleware does not cover it: it reads the spider's ``allowed_domains``
 (hosts without ports), and lets through every request marked ``dont_filter``,
 which retried requests are, and their redirects after them.
 
-A request is in scope when ``crawler.urls.in_scope`` accepts it for some source,
+A request is in scope when ``crawler.source_scope.SourceScope`` allows it: some source,
 or its host is the host of one of the seeds' own URLs (a seed is fetched even
 if its source's ``allowed_domains`` leave its host out). Requests are checked
 before download rather than when scheduled, so that a refused one reaches the
@@ -17,32 +17,19 @@ spider's errback and the database frontier records it as done.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from typing import Any
 
 from scrapy import Request
 from scrapy.exceptions import IgnoreRequest
 
-from crawler.urls import host_key, in_scope, is_http_url
+from crawler.source_scope import SourceScope
+from crawler.urls import host_key
 
 log = logging.getLogger(__name__)
 
 
 class OffScope(IgnoreRequest):
     """A request (a redirect, usually) that leaves every source's scope."""
-
-
-class SourceScope:
-    """Which URLs the sources of a seeds file allow."""
-
-    def __init__(self, sources: Iterable[Any]) -> None:
-        sources = tuple(sources)
-        self.domains = tuple(sorted({d for s in sources for d in s.allowed_domains}))
-        self.seed_hosts = frozenset(host_key(url) for s in sources for url in s.start_urls())
-
-    def allows(self, url: str) -> bool:
-        return in_scope(url, self.domains) or (
-            is_http_url(url) and host_key(url) in self.seed_hosts)
 
 
 class SourceScopeMiddleware:

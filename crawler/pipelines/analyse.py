@@ -8,6 +8,7 @@ from typing import Any
 from crawler.extraction_pool import ExtractionPool
 from crawler.fingerprint import body_digest
 from crawler.items import PageItem
+from crawler.page_analysis import profile_settings
 
 log = logging.getLogger(__name__)
 
@@ -21,11 +22,11 @@ class AnalysePipeline:
     def from_crawler(cls, crawler: Any) -> AnalysePipeline:
         settings = crawler.settings
         processes = settings.get("SILKROAD_EXTRACT_PROCESSES")
-        threshold = settings.get("SILKROAD_TOPIC_THRESHOLD")
+        profile_path, threshold = profile_settings(settings)
         pool = ExtractionPool(
             None if processes in (None, "") else int(processes),
-            profile_path=settings.get("SILKROAD_TOPIC_PROFILE"),
-            threshold=None if threshold in (None, "") else float(threshold),
+            profile_path=profile_path,
+            threshold=threshold,
         )
         return cls(pool, crawler.stats)
 

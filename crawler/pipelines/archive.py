@@ -283,6 +283,7 @@ class ArchivePipeline:
             source=item.source,
             discovered_via=item.discovered_via,
             encoding=None if analysis is None else analysis.encoding,
+            packed=None if analysis is None else analysis.packed_body,
         )
         keep = analysis is not None and analysis.outcome == ARCHIVABLE
         article = analysis.article if keep else None

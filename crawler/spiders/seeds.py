@@ -8,8 +8,10 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
@@ -27,11 +29,13 @@ from crawler.discovery import (
 )
 from crawler.items import PageItem
 from crawler.link_priority import link_priority
-from crawler.page_analysis import topic_profile
+from crawler.page_analysis import profile_settings, topic_profile
 from crawler.seeds import DEFAULT_SEEDS_FILE, SeedsFile, Source, load_seeds
 from crawler.signals import frontier_done
+from crawler.source_scope import SourceScope
 from crawler.timeutil import utcnow
-from crawler.urls import canonical_url, host_key, in_scope
+from crawler.topic import TopicProfile
+from crawler.urls import canonical_url, host_key
 from storage.engine import make_engine, resolve_db_url
 from storage.frontier import done_urls, pending_requests
 
@@ -52,6 +56,10 @@ class SeedsSpider(scrapy.Spider):
         self.link_extractor = LinkExtractor(unique=True, strip=True)
         self.done_urls: set[str] = set()
         self.focused = True
+        self.scope = SourceScope(())
+        self.depth_limit = 0
+        self.robots_via_middleware = False
+        self.profile: TopicProfile | None = None
 
     @classmethod
     def update_settings(cls, settings: Any) -> None:
@@ -70,6 +78,13 @@ class SeedsSpider(scrapy.Spider):
         path = spider._seeds_file_arg or crawler.settings.get("SEEDS_FILE") or DEFAULT_SEEDS_FILE
         spider.seeds = load_seeds(path)
         spider.focused = crawler.settings.getbool("SILKROAD_FOCUSED_CRAWL", True)
+        spider.scope = SourceScope(spider.seeds.sources)
+        if spider.focused:  # loaded before the first response, not while it waits on the reactor
+            spider.profile = topic_profile(*profile_settings(crawler.settings))
+        spider.depth_limit = crawler.settings.getint("DEPTH_LIMIT")
+        spider.robots_via_middleware = crawler.settings.getbool("ROBOTSTXT_OBEY")
+        if spider.robots_via_middleware:
+            crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
         return spider
 
     @property
@@ -87,6 +102,8 @@ class SeedsSpider(scrapy.Spider):
                 for url in urls:
                     if seed := self._request(url, source, callback, "seed", SEED_PRIORITY):
                         yield seed
+            if self.robots_via_middleware:
+                continue  # Scrapy fetches robots.txt anyway; robots_parsed reads its sitemaps
             for url in source.start_urls():
                 root = url.split("/", 3)[:3]
                 robots = "/".join(root) + "/robots.txt"
@@ -165,14 +182,11 @@ class SeedsSpider(scrapy.Spider):
 
     def source_for(self, url: str, default: str) -> Source | None:
         """The source a URL belongs to: the referring one first, else any that allows its host."""
-        assert self.seeds is not None
-        preferred = self.seeds.source(default)
-        if in_scope(url, preferred.allowed_domains):
-            return preferred
-        for source in self.sources:
-            if in_scope(url, source.allowed_domains):
-                return source
-        return None
+        return self.scope.source_for(url, default)  # type: ignore[return-value]
+
+    def _links_wanted(self, response: Response) -> bool:
+        """False at the depth limit, where Scrapy's DepthMiddleware would drop every link."""
+        return not self.depth_limit or response.meta.get("depth", 0) < self.depth_limit
 
     # -- callbacks -------------------------------------------------------------
     # Each yields its new requests before its page item, and reports responses
@@ -196,7 +210,8 @@ class SeedsSpider(scrapy.Spider):
             self.crawler.stats.inc_value("silkroad/skipped_not_html")
             self._handled(response)
             return
-        yield from self._follow_links(response, source)
+        if self._links_wanted(response):
+            yield from self._follow_links(response, source)
         yield self._page_item(response, source, via, body=response.body)
 
     def _page_item(
@@ -221,7 +236,7 @@ class SeedsSpider(scrapy.Spider):
         )
 
     def _follow_links(self, response: TextResponse, source: Source) -> Iterator[scrapy.Request]:
-        profile = topic_profile()
+        profile = self.profile
         via = f"page:{response.url}"
         for href in response.xpath(
             "//link[@rel='alternate'][contains(@type,'rss') or contains(@type,'atom')]/@href"
@@ -237,7 +252,8 @@ class SeedsSpider(scrapy.Spider):
             if target is None:
                 self.crawler.stats.inc_value("silkroad/links_off_scope")
                 continue
-            priority = link_priority(link.url, link.text or "", profile) if self.focused else 0
+            priority = (0 if profile is None
+                        else link_priority(link.url, link.text or "", profile))
             if request := self._request(link.url, target, self.parse_page, via, priority):
                 yield request
 
@@ -278,6 +294,17 @@ class SeedsSpider(scrapy.Spider):
                                         source_name, self.parse_sitemap, f"robots:{response.url}")
         self._handled(response)
 
+    def robots_parsed(self, robotparser: Any, request: scrapy.Request) -> None:
+        """Follow the ``Sitemap:`` lines of a robots.txt Scrapy fetched to obey it."""
+        parts = urlsplit(request.url)
+        robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
+        source_name = request.cb_kwargs.get("source_name")
+        if source_name is None or not self._known(source_name):
+            return
+        for sitemap in self._follow_all(robots_sitemap_urls(robotparser, robots_url),
+                                        source_name, self.parse_sitemap, f"robots:{robots_url}"):
+            self.crawler.engine.crawl(sitemap)
+
     def on_error(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
         url = getattr(request, "url", "?")
@@ -298,6 +325,16 @@ class SeedsSpider(scrapy.Spider):
         if request is not None:
             # Failed work is done for this session; the next fresh crawl tries again.
             self.crawler.signals.send_catch_log(frontier_done, urls=[request.url])
+
+
+def robots_sitemap_urls(robotparser: Any, robots_url: str) -> list[str]:
+    """The sitemaps a parsed robots.txt names, whichever of Scrapy's parsers read it."""
+    parsed = getattr(robotparser, "rp", None)
+    if callable(getattr(parsed, "site_maps", None)):  # urllib.robotparser
+        found = parsed.site_maps() or []
+    else:  # Protego (Scrapy's default), robotexclusionrulesparser
+        found = getattr(parsed, "sitemaps", None) or []
+    return [urljoin(robots_url, url.strip()) for url in found if url.strip()]
 
 
 def _request_urls(response: Response) -> list[str]:

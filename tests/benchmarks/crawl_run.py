@@ -69,8 +69,14 @@ class CrawlMeasurement:
         """CPU seconds of the whole tree between the run's start and finish (no start-up)."""
         return self._cpu_at(self.run_finished) - self._cpu_at(self.run_started)
 
-    def _cpu_at(self, moment: float) -> float:
-        before = [s.cpu for s in self.samples if s.at <= moment]
+    @property
+    def crawl_process_cpu(self) -> float:
+        """CPU seconds of the crawl process alone (reactor, parsing, storage; no workers)."""
+        return (self._cpu_at(self.run_finished, root=True)
+                - self._cpu_at(self.run_started, root=True))
+
+    def _cpu_at(self, moment: float, root: bool = False) -> float:
+        before = [s.root_cpu if root else s.cpu for s in self.samples if s.at <= moment]
         return before[-1] if before else 0.0
 
 

@@ -37,9 +37,9 @@ def bare_trafilatura(job: PageJob) -> float:
 
 
 def product_analysis(job: PageJob) -> float:
-    """What a crawl's worker does per page (decode, extract, score, hash); its CPU time."""
+    """What a crawl's worker does per page (decode, extract, score, hash, pack); its CPU time."""
     started = time.process_time()
-    analyse_page(Path(job.file).read_bytes(), job.url, HTML_TYPE)
+    analyse_page(Path(job.file).read_bytes(), job.url, HTML_TYPE, pack=True)
     return time.process_time() - started
 
 

@@ -31,7 +31,8 @@ BREADTH_FIRST = (
 
 def build_web(root: Path, articles: int, share: float, sections: int) -> tuple[int, int]:
     relevant = max(1, round(articles * share))
-    pages = [on_topic(n) for n in range(relevant)] + [off_topic(n) for n in range(articles - relevant)]
+    pages = ([on_topic(n) for n in range(relevant)]
+             + [off_topic(n) for n in range(articles - relevant)])
     write_news_site(root / "site", pages, sections=sections)
     (root / "web.toml").write_text(
         '[[sites]]\nname = "wire"\ndir = "site"\naddress = "127.0.0.61"\n', "utf-8")
@@ -84,7 +85,8 @@ def main() -> None:
     for name in ("focused", "breadth"):
         print(f"{name:<14}{figures[name + '_archived']:>10}{figures[name + '_fetched']:>8}"
               f"{figures[name + '_rate']:>15.3f}")
-    print(f"focused / breadth-first: {figures['focused_rate'] / max(figures['breadth_rate'], 1e-9):.2f}x")
+    ratio = figures["focused_rate"] / max(figures["breadth_rate"], 1e-9)
+    print(f"focused / breadth-first: {ratio:.2f}x")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ class TreeSample:
     pss: int
     cpu: float  # CPU seconds of every process seen so far
     processes: int
+    root_cpu: float = 0.0  # CPU seconds of the root process alone
 
 
 def _stat(pid: int) -> tuple[int, float, int, int] | None:
@@ -100,6 +101,7 @@ class ProcessTreeSampler:
 
     def sample(self) -> TreeSample | None:
         rss = pss = 0
+        root_cpu = 0.0
         pids = tree_pids(self.root)
         for pid in pids:
             stat = _stat(pid)
@@ -107,11 +109,14 @@ class ProcessTreeSampler:
                 continue
             _ppid, cpu, resident, started = stat
             self._cpu[(pid, started)] = cpu
+            if pid == self.root:
+                root_cpu = cpu
             rss += resident
             pss += _pss(pid)
         if not pids:
             return None
-        sample = TreeSample(time.time(), rss, pss, sum(self._cpu.values()), len(pids))
+        sample = TreeSample(time.time(), rss, pss, sum(self._cpu.values()), len(pids),
+                            root_cpu)
         self.samples.append(sample)
         return sample
 

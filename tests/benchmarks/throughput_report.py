@@ -66,7 +66,7 @@ def corpus_report(r: CorpusResults, processes: int) -> tuple[str, dict[str, floa
     counts = sorted({1, processes})
     rows = []
     for name, label in (("bare", "bare trafilatura.extract(json, with_metadata)"),
-                        ("ours", "product analyse_page (decode+extract+score+hash)")):
+                        ("ours", "product analyse_page (decode+extract+score+hash+pack)")):
         rows.append([label] + [r.ceiling[(name, n)].docs_per_second for n in counts]
                     + [1000 * r.ceiling[(name, processes)].cpu_per_doc])
     out.append(table(f"(a) Extraction ceiling over {r.docs} pages, docs/s (best of rounds)",
@@ -83,12 +83,13 @@ def corpus_report(r: CorpusResults, processes: int) -> tuple[str, dict[str, floa
         rows.append([f"round {i + 1}", r.corpus_pages[i], c.pages, round(c.startup, 2),
                      round(c.span, 2), r.corpus_pages[i] / c.span, c.pages / c.span,
                      r.corpus_pages[i] / c.wall, c.cpu_seconds, c.crawl_cpu,
-                     1000 * c.crawl_cpu / max(1, r.corpus_pages[i]),
+                     c.crawl_process_cpu, 1000 * c.crawl_cpu / max(1, r.corpus_pages[i]),
                      c.peak_rss / MB, c.peak_pss / MB, c.exit_code])
     out.append(table(
         f"(b) silkroad crawl, {processes} extraction processes, {r.hosts} loopback hosts",
         ["run", "corpus pages", "all pages", "start-up s", "crawl s", "corpus p/s",
-         "all p/s", "wall p/s", "CPU s", "crawl CPU s", "CPU ms/corpus page",
+         "all p/s", "wall p/s", "CPU s", "crawl CPU s", "of it crawl process",
+         "CPU ms/corpus page",
          "peak RSS MB", "peak PSS MB", "exit"], rows))
     out.append(f"   archive counts (best round): {crawl.counts}")
 
