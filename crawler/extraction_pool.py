@@ -15,6 +15,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import threading
 from concurrent.futures import Executor, ProcessPoolExecutor
 from functools import partial
 
@@ -41,6 +42,7 @@ class ExtractionPool:
         self.profile_path = profile_path
         self.threshold = threshold
         self._executor: Executor | None = None
+        self._stopping: threading.Thread | None = None
 
     def start(self) -> None:
         if self.processes == 0 or self._executor is not None:
@@ -78,7 +80,19 @@ class ExtractionPool:
             return call()
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
-    def shutdown(self) -> None:
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop the workers; without ``wait`` they are joined on a thread (see ``join``),
+        so that a crawl's last pages are not recorded a quarter second late."""
         if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+            executor, self._executor = self._executor, None
+            self._stopping = threading.Thread(
+                target=executor.shutdown, kwargs={"wait": True, "cancel_futures": True},
+                name="extraction-pool-shutdown")
+            self._stopping.start()
+        if wait:
+            self.join()
+
+    def join(self) -> None:
+        if self._stopping is not None:
+            self._stopping.join()
+            self._stopping = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from scrapy import signals
+
 from crawler.extraction_pool import ExtractionPool
 from crawler.fingerprint import body_digest
 from crawler.items import PageItem
@@ -28,13 +30,16 @@ class AnalysePipeline:
             profile_path=profile_path,
             threshold=threshold,
         )
-        return cls(pool, crawler.stats)
+        pipeline = cls(pool, crawler.stats)
+        # Workers exit while the run is recorded; the crawl waits for them before it ends.
+        crawler.signals.connect(pool.join, signal=signals.engine_stopped)
+        return pipeline
 
     def open_spider(self) -> None:
         self.pool.start()
 
     def close_spider(self) -> None:
-        self.pool.shutdown()
+        self.pool.shutdown(wait=False)
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, PageItem) or item.body is None:

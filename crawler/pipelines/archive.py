@@ -4,10 +4,14 @@ Writes run on one dedicated thread so SQLite never blocks the reactor; a
 batch commits as a whole, so a crash loses at most the pages of the batch in
 flight (they are fetched again next time) and never half an article.
 
-A page waiting for its batch still holds its response in Scrapy's scraper
-slot, and Scrapy stops fetching while the slot holds more than
-``SCRAPER_SLOT_MAX_ACTIVE_SIZE`` bytes; so a batch is also written once it
-holds a quarter of that, and the engine is told when a batch made room.
+Batches form as in a database's group commit: while the writer is idle a
+page is written at once (after ``SILKROAD_BATCH_SECONDS``, a few ms for the
+pages of the same loop turn to join it); while it is busy, pages gather and
+go together in the next transaction. A page waiting to be written still
+holds its response in Scrapy's scraper slot, and Scrapy stops fetching while
+the slot holds more than ``SCRAPER_SLOT_MAX_ACTIVE_SIZE`` bytes: a fixed
+batching delay starved the extraction workers. A batch is also written once
+it holds a quarter of that, and the engine is told when a batch made room.
 """
 
 from __future__ import annotations
@@ -101,6 +105,7 @@ class ArchivePipeline:
         self._pending: list[_Pending] = []
         self._pending_bytes = 0
         self._timer: asyncio.TimerHandle | None = None
+        self._writes_in_flight = 0
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-writer")
         self._sources = SourceCache()
         self.engine: Any = None
@@ -115,7 +120,7 @@ class ArchivePipeline:
             crawler,
             resolve_db_url(settings.get("SILKROAD_DB")),
             settings.getint("SILKROAD_BATCH_SIZE", 50),
-            settings.getfloat("SILKROAD_BATCH_SECONDS", 0.25),
+            settings.getfloat("SILKROAD_BATCH_SECONDS", 0.005),
             settings.getint("SILKROAD_BATCH_BYTES", 0) or None,
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
@@ -184,7 +189,8 @@ class ArchivePipeline:
         self._schedule_flush()
 
     def _schedule_flush(self) -> None:
-        if self._timer is None:
+        """Write soon if the writer is idle; a busy writer takes what waits when it is done."""
+        if self._timer is None and not self._writes_in_flight:
             self._timer = asyncio.get_running_loop().call_later(
                 self.batch_seconds, lambda: asyncio.ensure_future(self._flush())
             )
@@ -231,6 +237,7 @@ class ArchivePipeline:
         if not batch and not self.frontier:
             return
         loop = asyncio.get_running_loop()
+        self._writes_in_flight += 1
         try:
             results = await loop.run_in_executor(self._writer, self._write_batch, batch)
         except Exception as exc:
@@ -241,6 +248,10 @@ class ArchivePipeline:
                 if not pending.future.done():
                     pending.future.set_exception(DropItem(f"not stored: {exc}"))
             return
+        finally:
+            self._writes_in_flight -= 1
+            if self._pending or self.frontier:
+                self._schedule_flush()
         for pending, result in zip(batch, results, strict=True):
             self._count(pending.item, result)
             pending.future.set_result(result)
