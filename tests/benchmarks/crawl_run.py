@@ -82,11 +82,12 @@ class CrawlMeasurement:
 
 def run_crawl(seeds: Path, db_path: Path, *, processes: int, depth: int,
               settings: Mapping[str, str] | None = None, log_file: Path,
-              interval: float = 0.25) -> CrawlMeasurement:
+              interval: float = 0.25, politeness: bool = False) -> CrawlMeasurement:
+    """``politeness`` keeps the shipped delays (AutoThrottle, DOWNLOAD_DELAY)."""
     for stale in db_path.parent.glob(db_path.name + "*"):
         stale.unlink()
-    overrides = {**LOOPBACK_SETTINGS, "SILKROAD_EXTRACT_PROCESSES": str(processes),
-                 **(settings or {})}
+    overrides = {**({} if politeness else LOOPBACK_SETTINGS),
+                 "SILKROAD_EXTRACT_PROCESSES": str(processes), **(settings or {})}
     command = [sys.executable, "-m", "crawler", "crawl", "--seeds", str(seeds),
                "--db", f"sqlite:///{db_path}", "--depth", str(depth)]
     for name, value in overrides.items():

@@ -9,7 +9,9 @@ Measures, in one run and with the same number of worker processes:
     an index page linking its articles), crawled by ``silkroad crawl`` into a
     fresh SQLite file: pages/s, CPU, peak RSS/PSS of the whole process tree,
     and the ratio to (a);
-(c) the peer: trafilatura's CLI over the same served URLs, and our ratio to it;
+(c) the peer: trafilatura's CLI over the same served URLs, and our ratio to it,
+    like for like (its sleep and our politeness delays off) and as shipped
+    (each tool with its own politeness defaults);
 (d) scale: a synthetic web (default 20,000 pages; en/zh/ru, on- and off-topic,
     syndicated copies and near-copies) crawled from its home pages: pages/s
     per 1,000-page window and RSS over time;
@@ -92,6 +94,7 @@ def corpus_phase(docs: list[CorpusDoc], workdir: Path, processes: int, repeat: i
     routes = write_routes(laid.routes, workdir / "corpus-routes.json")
     ceiling: dict[tuple[str, int], Rate] = {}
     crawls: list[CrawlMeasurement] = []
+    shipped: list[CrawlMeasurement] = []
     cli: list[CliMeasurement] = []
     with StaticWebProcess(routes) as web:
         assert web.port is not None
@@ -114,12 +117,21 @@ def corpus_phase(docs: list[CorpusDoc], workdir: Path, processes: int, repeat: i
             crawls.append(run_crawl(seeds, workdir / f"corpus-{round_}.sqlite",
                                     processes=processes, depth=1, settings=settings,
                                     log_file=workdir / f"corpus-crawl-{round_}.log"))
-            log(f"round {round_ + 1}/{repeat}: (c) trafilatura CLI ... load {load_avg()}")
-            cli.append(run_cli(urls_file, workdir))
+            log(f"round {round_ + 1}/{repeat}: (b) as shipped (politeness on) ... "
+                f"load {load_avg()}")
+            shipped.append(run_crawl(seeds, workdir / f"corpus-shipped-{round_}.sqlite",
+                                     processes=processes, depth=1, settings=settings,
+                                     log_file=workdir / f"corpus-shipped-{round_}.log",
+                                     politeness=True))
+            log(f"round {round_ + 1}/{repeat}: (c) trafilatura CLI, no sleep and as shipped ... "
+                f"load {load_avg()}")
+            cli.append(run_cli(urls_file, workdir, sleep=False))
+            cli.append(run_cli(urls_file, workdir, sleep=True))
         log("(e) quality: trafilatura alone, our extractor, the crawl's stored text ...")
         truth = {doc.doc_id: doc.truth or "" for doc in docs}
         ids = list(urls.values())
         corpus_pages = [len(stored_docs(c.db_path, urls)) for c in crawls]
+        shipped_pages = [len(stored_docs(c.db_path, urls)) for c in shipped]
         best = max(range(len(crawls)), key=lambda i: corpus_pages[i] / crawls[i].span)
         with worker_pool(processes) as pool:
             reference = dict(zip(ids, pool.map(reference_text, jobs, chunksize=4), strict=True))
@@ -136,8 +148,8 @@ def corpus_phase(docs: list[CorpusDoc], workdir: Path, processes: int, repeat: i
     for value in kept.values():
         origins[value.origin] = origins.get(value.origin, 0) + 1
     return CorpusResults(
-        docs=len(docs), hosts=len(laid.sites), ceiling=ceiling, crawls=crawls,
-        corpus_pages=corpus_pages, cli=cli, f1=scores,
+        docs=len(docs), hosts=len(laid.sites), ceiling=ceiling, crawls=crawls, shipped=shipped,
+        corpus_pages=corpus_pages, shipped_pages=shipped_pages, cli=cli, f1=scores,
         intact=sum(v.bytes_intact for v in kept.values()),
         replay_checked=len(checked), replay_matched=sum(bool(v.replay_matches) for v in checked),
         origins=origins,

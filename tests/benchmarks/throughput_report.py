@@ -51,8 +51,10 @@ class CorpusResults:
     docs: int
     hosts: int
     ceiling: dict[tuple[str, int], Rate]
-    crawls: list[CrawlMeasurement]
+    crawls: list[CrawlMeasurement]  # politeness delays off, as the CLI's sleep in (c)
+    shipped: list[CrawlMeasurement]  # the product's own politeness defaults
     corpus_pages: list[int]
+    shipped_pages: list[int]
     cli: list[CliMeasurement]
     f1: dict[str, article_f1.Score]
     intact: int
@@ -76,32 +78,41 @@ def corpus_report(r: CorpusResults, processes: int) -> tuple[str, dict[str, floa
     crawl, stored = r.crawls[best_i], r.corpus_pages[best_i]
     b_rate = stored / crawl.span
     b_wall = stored / crawl.wall
-    peak_rss = max(c.peak_rss for c in r.crawls)
-    peak_pss = max(c.peak_pss for c in r.crawls)
+    peak_rss = max(c.peak_rss for c in r.crawls + r.shipped)
+    peak_pss = max(c.peak_pss for c in r.crawls + r.shipped)
+    shipped_rate = max((n / c.span for c, n in zip(r.shipped, r.shipped_pages, strict=True)),
+                       default=0.0)
     rows = []
-    for i, c in enumerate(r.crawls):
-        rows.append([f"round {i + 1}", r.corpus_pages[i], c.pages, round(c.startup, 2),
-                     round(c.span, 2), r.corpus_pages[i] / c.span, c.pages / c.span,
-                     r.corpus_pages[i] / c.wall, c.cpu_seconds, c.crawl_cpu,
-                     c.crawl_process_cpu, 1000 * c.crawl_cpu / max(1, r.corpus_pages[i]),
+    runs = [("", c, n) for c, n in zip(r.crawls, r.corpus_pages, strict=True)] + [
+        (", as shipped", c, n) for c, n in zip(r.shipped, r.shipped_pages, strict=True)]
+    for i, (kind, c, pages) in enumerate(runs):
+        rows.append([f"round {i % len(r.crawls) + 1}{kind}", pages, c.pages,
+                     round(c.startup, 2), round(c.span, 2), pages / c.span, c.pages / c.span,
+                     pages / c.wall, c.cpu_seconds, c.crawl_cpu,
+                     c.crawl_process_cpu, 1000 * c.crawl_cpu / max(1, pages),
                      c.peak_rss / MB, c.peak_pss / MB, c.exit_code])
     out.append(table(
-        f"(b) silkroad crawl, {processes} extraction processes, {r.hosts} loopback hosts",
+        f"(b) silkroad crawl, {processes} extraction processes, {r.hosts} loopback hosts "
+        "(politeness delays off; 'as shipped': AutoThrottle and DOWNLOAD_DELAY on)",
         ["run", "corpus pages", "all pages", "start-up s", "crawl s", "corpus p/s",
          "all p/s", "wall p/s", "CPU s", "crawl CPU s", "of it crawl process",
-         "CPU ms/corpus page",
-         "peak RSS MB", "peak PSS MB", "exit"], rows))
+         "CPU ms/corpus page", "peak RSS MB", "peak PSS MB", "exit"], rows))
     out.append(f"   archive counts (best round): {crawl.counts}")
 
-    best_cli = max(r.cli, key=lambda c: c.pages_in / c.steady_wall)
+    def best(sleep: bool) -> CliMeasurement:
+        return max((c for c in r.cli if c.sleep == sleep), key=lambda c: c.pages_in / c.steady_wall)
+
+    best_cli, shipped_cli = best(sleep=False), best(sleep=True)
     c_rate = best_cli.pages_in / best_cli.steady_wall
     c_wall = best_cli.pages_in / best_cli.wall
-    rows = [[f"round {i + 1}", c.pages_in, c.pages_out, round(c.startup, 2), round(c.wall, 2),
-             c.pages_in / c.steady_wall, c.pages_in / c.wall, c.cpu_seconds,
-             1000 * c.cpu_seconds / c.pages_in, c.peak_rss / MB]
+    c_shipped_rate = shipped_cli.pages_in / shipped_cli.steady_wall
+    rows = [[f"round {i // 2 + 1}, {'as shipped' if c.sleep else 'no sleep'}", c.pages_in,
+             c.pages_out, round(c.startup, 2), round(c.wall, 2), c.pages_in / c.steady_wall,
+             c.pages_in / c.wall, c.cpu_seconds, 1000 * c.cpu_seconds / c.pages_in,
+             c.peak_rss / MB]
             for i, c in enumerate(r.cli)]
-    out.append(table("(c) trafilatura -i urls.txt --json --with-metadata (SLEEP_TIME=0, "
-                     "SSRF_PROTECTION=off)",
+    out.append(table("(c) trafilatura -i urls.txt --json --with-metadata (SSRF_PROTECTION=off; "
+                     "'no sleep': SLEEP_TIME=0, 'as shipped': its 5 s per host)",
                      ["run", "pages", "with text", "start-up s", "wall s", "p/s (no start-up)",
                       "wall p/s", "CPU s", "CPU ms/page", "peak RSS MB"], rows))
 
@@ -114,7 +125,9 @@ def corpus_report(r: CorpusResults, processes: int) -> tuple[str, dict[str, floa
          r.ceiling[("bare", processes)].cpu_per_doc / b_cpu, f">= {TARGETS['b_over_a']}"],
         ["(b) / (a') product analysis, same processes", b_rate / a_ours, b_wall / a_ours,
          r.ceiling[("ours", processes)].cpu_per_doc / b_cpu, ""],
-        ["(b) / (c) trafilatura CLI", b_rate / c_rate, b_wall / c_wall, c_cpu / b_cpu,
+        ["(b) / (c) trafilatura CLI, like for like (delays off)", b_rate / c_rate,
+         b_wall / c_wall, c_cpu / b_cpu, f">= {TARGETS['b_over_c']}"],
+        ["(b) / (c) each as shipped (own politeness)", shipped_rate / c_shipped_rate, "", "",
          f">= {TARGETS['b_over_c']}"],
     ]
     out.append(table("Ratios (throughput: start-up excluded; wall: included; CPU: pages per "
@@ -130,6 +143,7 @@ def corpus_report(r: CorpusResults, processes: int) -> tuple[str, dict[str, floa
     f1 = list(r.f1.values())
     figures = {
         "b_over_a": b_rate / a_bare, "b_over_c": b_rate / c_rate,
+        "b_over_c_shipped": shipped_rate / c_shipped_rate,
         "f1_delta": f1[2].f1 - f1[0].f1, "corpus_rss_mb": peak_rss / MB,
         "b_rate": b_rate, "a_rate": a_bare, "c_rate": c_rate, "corpus_pss_mb": peak_pss / MB,
     }
@@ -197,8 +211,10 @@ def verdicts(corpus: dict[str, float] | None, scale: dict[str, float] | None) ->
     if corpus:
         check("(b)/(a) crawl vs bare trafilatura", corpus["b_over_a"],
               corpus["b_over_a"] >= TARGETS["b_over_a"], f">= {TARGETS['b_over_a']}")
-        check("(b)/(c) crawl vs trafilatura CLI", corpus["b_over_c"],
+        check("(b)/(c) vs trafilatura CLI, like for like", corpus["b_over_c"],
               corpus["b_over_c"] >= TARGETS["b_over_c"], f">= {TARGETS['b_over_c']}")
+        check("(b)/(c) vs trafilatura CLI, each as shipped", corpus["b_over_c_shipped"],
+              corpus["b_over_c_shipped"] >= TARGETS["b_over_c"], f">= {TARGETS['b_over_c']}")
         check("(e) F1 pipeline - F1 trafilatura", corpus["f1_delta"],
               corpus["f1_delta"] >= -TARGETS["f1_slack"], f">= -{TARGETS['f1_slack']}")
         check("peak RSS of the corpus crawl, MB", corpus["corpus_rss_mb"],
