@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from crawler.fingerprint import body_digest
@@ -242,9 +242,12 @@ def link_near_duplicate(session: Session, article: Article) -> None:
     """
     assert article.minhash is not None
     keys = band_keys(article.minhash)
+    # One equality pair per band, ORed: SQLite searches the primary key for each. A
+    # row-value IN over the pairs made it scan the whole table, for every new article.
     candidates = session.execute(
         select(ArticleBand.article_id, func.count())
-        .where(tuple_(ArticleBand.band, ArticleBand.bucket).in_(keys))
+        .where(or_(*(and_(ArticleBand.band == band, ArticleBand.bucket == bucket)
+                     for band, bucket in keys)))
         .where(ArticleBand.article_id != article.id)
         .group_by(ArticleBand.article_id)
         .order_by(func.count().desc(), ArticleBand.article_id)

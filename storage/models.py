@@ -118,6 +118,7 @@ class Article(Base):
         Index("ix_articles_published", "published"),
         Index("ix_articles_language", "language"),
         Index("ix_articles_source", "source_id"),
+        Index("ix_articles_duplicate_of", "duplicate_of"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -185,3 +185,35 @@ def test_the_earlier_publication_is_the_original_whatever_the_crawl_order(sessio
     rows = dict(session.execute(select(Article.url, Article.duplicate_of)).all())
     original = session.scalar(select(Article.id).where(Article.url == "http://wire/1"))
     assert rows == {"http://wire/1": None, "http://mirror/1": original}
+
+
+def test_near_duplicate_candidates_are_found_by_index_not_by_scan(session: Session) -> None:
+    """The LSH lookup must search the band index: a table scan grows with the archive."""
+    from sqlalchemy import event
+
+    from crawler.near_duplicates import signature
+
+    plans: list[str] = []
+
+    def explain(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "article_bands" in statement and statement.lstrip().upper().startswith("SELECT"):
+            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+            plans.extend(row[-1] for row in rows)
+
+    engine = session.get_bind()
+    base = " ".join(f"Sentence {i} on the Khorgos gateway and Caspian ferries." for i in range(30))
+    with session.begin():
+        record_fetch(session, fetch("http://a/1", b"1"), article(base, minhash=signature(base)),
+                     run_id=None, outcome="article")
+    event.listen(engine, "before_cursor_execute", explain)
+    try:
+        with session.begin():
+            repost = base + " Shared by a partner site."
+            record_fetch(session, fetch("http://b/1", b"2"),
+                         article(repost, minhash=signature(repost)), run_id=None,
+                         outcome="article")
+    finally:
+        event.remove(engine, "before_cursor_execute", explain)
+    assert any("SEARCH article_bands USING PRIMARY KEY" in plan for plan in plans), plans
+    assert not any(plan.startswith("SCAN article_bands") for plan in plans), plans
+    assert session.scalar(select(Article.duplicate_of).where(Article.url == "http://b/1"))
