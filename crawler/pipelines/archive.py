@@ -4,14 +4,14 @@ Writes run on one dedicated thread so SQLite never blocks the reactor; a
 batch commits as a whole, so a crash loses at most the pages of the batch in
 flight (they are fetched again next time) and never half an article.
 
-Batches form as in a database's group commit: while the writer is idle a
-page is written at once (after ``SILKROAD_BATCH_SECONDS``, a few ms for the
-pages of the same loop turn to join it); while it is busy, pages gather and
-go together in the next transaction. A page waiting to be written still
-holds its response in Scrapy's scraper slot, and Scrapy stops fetching while
-the slot holds more than ``SCRAPER_SLOT_MAX_ACTIVE_SIZE`` bytes: a fixed
-batching delay starved the extraction workers. A batch is also written once
-it holds a quarter of that, and the engine is told when a batch made room.
+Batches form as in a database's group commit: an idle writer gathers pages
+for ``SILKROAD_BATCH_SECONDS`` (50 ms) and writes them; while it is busy,
+pages gather and go together in the next transaction. A page waiting to be
+written still holds its response in Scrapy's scraper slot, and Scrapy stops
+fetching while the slot holds more than ``SCRAPER_SLOT_MAX_ACTIVE_SIZE``
+bytes: a fixed 0.25 s batching delay, whether the writer was busy or not,
+starved the extraction workers. A batch is also written once it holds a
+quarter of that, and the engine is told when a batch made room.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ class ArchivePipeline:
             crawler,
             resolve_db_url(settings.get("SILKROAD_DB")),
             settings.getint("SILKROAD_BATCH_SIZE", 50),
-            settings.getfloat("SILKROAD_BATCH_SECONDS", 0.005),
+            settings.getfloat("SILKROAD_BATCH_SECONDS", 0.05),
             settings.getint("SILKROAD_BATCH_BYTES", 0) or None,
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
