@@ -90,6 +90,23 @@ class SourceCache:
 
     ids: dict[str, int] = field(default_factory=dict)
 
+    def preload(self, session: Session, sources: list[tuple[str, str | None]]) -> None:
+        """Register a seeds file's sources (name, language) in one go, before its pages."""
+        wanted = {name: language for name, language in sources if name not in self.ids}
+        if not wanted:
+            return
+        names = list(wanted)
+        for start in range(0, len(names), 500):
+            chunk = names[start:start + 500]
+            rows = session.execute(select(Source.name, Source.id).where(Source.name.in_(chunk)))
+            self.ids.update({name: source_id for name, source_id in rows})
+        created = [Source(name=name, language=language, created_at=utcnow())
+                   for name, language in wanted.items() if name not in self.ids]
+        if created:
+            session.add_all(created)
+            session.flush()
+            self.ids.update((source.name, source.id) for source in created)
+
     def id_for(self, session: Session, name: str | None, language: str | None = None) -> int | None:
         if name is None:
             return None

@@ -217,3 +217,24 @@ def test_near_duplicate_candidates_are_found_by_index_not_by_scan(session: Sessi
     assert any("SEARCH article_bands USING PRIMARY KEY" in plan for plan in plans), plans
     assert not any(plan.startswith("SCAN article_bands") for plan in plans), plans
     assert session.scalar(select(Article.duplicate_of).where(Article.url == "http://b/1"))
+
+
+def test_sources_of_a_seeds_file_are_registered_in_one_go(session: Session) -> None:
+    from storage.archive import SourceCache
+    from storage.models import Source
+
+    with session.begin():
+        record_fetch(session, fetch("http://a/1", b"x", source="Steppe"), None, run_id=None,
+                     outcome="no_article")
+    cache = SourceCache()
+    with session.begin():
+        cache.preload(session, [("Steppe", "en"), ("Xinhua", "zh"), ("TASS", "ru")])
+    with session.begin():
+        rows = {s.name: (s.id, s.language) for s in session.scalars(select(Source))}
+    assert set(rows) == {"Steppe", "Xinhua", "TASS"}  # the known one is not added twice
+    assert rows["Xinhua"][1] == "zh" and rows["TASS"][1] == "ru"
+    assert cache.ids == {name: source_id for name, (source_id, _) in rows.items()}
+    with session.begin():
+        again = record_fetch(session, fetch("http://x/1", b"y", source="Xinhua"), None,
+                             run_id=None, outcome="no_article", sources=cache)
+    assert again.page_state == "new" and count(session, Source) == 3

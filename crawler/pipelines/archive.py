@@ -153,6 +153,8 @@ class ArchivePipeline:
                     session_id=resumed,
                 )
             self.run_id, self.session_id = run.id, run.session_id
+            seeds = getattr(self.crawler.spider, "sources", None) or ()
+            self._sources.preload(session, [(source.name, source.language) for source in seeds])
         self.stats.set_value("silkroad/run_id", self.run_id)
         self.stats.set_value("silkroad/session_id", self.session_id)
         if resumed:
