@@ -2,9 +2,11 @@
 
 A news page carries a few hundred links and a seeds file may name a hundred
 sources: checking each link against each source's ``allowed_domains`` made
-scoping the single largest cost of a crawl. The rules are those of
-``crawler.urls.in_scope``; here they are looked up in dictionaries keyed by
-host, and each host is parsed once.
+scoping the single largest cost of a crawl. Here the allowed hosts are
+dictionaries, and each host is parsed once.
+
+An allowed ``host:port`` matches that port only; a plain name matches the
+host on any port and, unless it is an IP address, its subdomains too.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from functools import lru_cache
 from typing import Protocol
 from urllib.parse import urlsplit
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+from crawler.urls import host_key, is_ip_literal
 
 
 class ScopedSource(Protocol):
@@ -27,18 +29,11 @@ class ScopedSource(Protocol):
 @lru_cache(maxsize=4096)
 def _host_of(scheme: str, netloc: str) -> tuple[str, str] | None:
     """(host, host_key) of an http(s) URL's network location, or None when it has no host."""
-    if scheme not in _DEFAULT_PORTS:
+    if scheme not in ("http", "https"):
         return None
-    parts = urlsplit(f"{scheme}://{netloc}")
-    host = (parts.hostname or "").lower()
-    if not host:
-        return None
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    key = f"{host}:{port}" if port and port != _DEFAULT_PORTS[scheme] else host
-    return host, key
+    origin = f"{scheme}://{netloc}"
+    host = (urlsplit(origin).hostname or "").lower()
+    return (host, host_key(origin)) if host else None
 
 
 def url_host(url: str) -> tuple[str, str] | None:
@@ -48,10 +43,6 @@ def url_host(url: str) -> tuple[str, str] | None:
     except ValueError:
         return None
     return _host_of(parts.scheme, parts.netloc)
-
-
-def _is_ip(host: str) -> bool:
-    return host.replace(".", "").isdigit() or host.startswith("[")
 
 
 class SourceScope:
@@ -69,14 +60,13 @@ class SourceScope:
                     self._exact.setdefault(allowed, set()).add(index)
                     continue
                 self._hosts.setdefault(allowed, set()).add(index)
-                if not _is_ip(allowed):
+                if not is_ip_literal(allowed):
                     self._parents.setdefault(allowed, set()).add(index)
         self.seed_hosts = frozenset(
             found[1] for s in self.sources for url in s.start_urls()
             if (found := url_host(url)) is not None)
 
-    def _matches(self, url: str) -> set[int]:
-        found = url_host(url)
+    def _matches(self, found: tuple[str, str] | None) -> set[int]:
         if found is None:
             return set()
         host, key = found
@@ -91,7 +81,7 @@ class SourceScope:
 
     def source_for(self, url: str, preferred: str | None = None) -> ScopedSource | None:
         """The preferred source when it allows ``url``, else the first one in the file that does."""
-        matches = self._matches(url)
+        matches = self._matches(url_host(url))
         if not matches:
             return None
         first = self._index.get(preferred) if preferred is not None else None
@@ -99,7 +89,5 @@ class SourceScope:
 
     def allows(self, url: str) -> bool:
         """In some source's scope, or on the host of one of the seeds' own URLs."""
-        if self._matches(url):
-            return True
         found = url_host(url)
-        return found is not None and found[1] in self.seed_hosts
+        return bool(self._matches(found)) or (found is not None and found[1] in self.seed_hosts)

@@ -47,22 +47,8 @@ def host_key(url: str) -> str:
     return f"{host}:{port}" if port and port != default else host
 
 
-def in_scope(url: str, allowed_domains: tuple[str, ...] | list[str]) -> bool:
-    """True when ``url`` is http(s) on one of the allowed hosts (or a subdomain of a name)."""
-    if not is_http_url(url):
-        return False
-    key = host_key(url)
-    host = key.split(":")[0] if ":" in key and not key.startswith("[") else key
-    for allowed in allowed_domains:
-        if ":" in allowed:
-            if key == allowed:
-                return True
-        elif host == allowed or (not _is_ip(allowed) and host.endswith("." + allowed)):
-            return True
-    return False
-
-
-def _is_ip(host: str) -> bool:
+def is_ip_literal(host: str) -> bool:
+    """An IPv4 or bracketed IPv6 host: compared whole, never as a parent domain."""
     return host.replace(".", "").isdigit() or host.startswith("[")
 
 

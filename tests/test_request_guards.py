@@ -34,7 +34,6 @@ from crawler.middlewares.ssrf import (
 )
 from crawler.seeds import Source
 from crawler.source_scope import SourceScope
-from crawler.urls import in_scope
 
 
 class Stats:
@@ -200,12 +199,29 @@ def test_source_scope(url: str, inside: bool) -> None:
     assert SourceScope(SCOPE_SOURCES).allows(url) is inside
 
 
+def _in_scope_by_scan(url: str, allowed_domains: tuple[str, ...]) -> bool:
+    """The scan the crawl used before SourceScope, kept as the oracle for its rules."""
+    from crawler.urls import host_key, is_http_url, is_ip_literal
+
+    if not is_http_url(url):
+        return False
+    key = host_key(url)
+    host = key.split(":")[0] if ":" in key and not key.startswith("[") else key
+    for allowed in allowed_domains:
+        if ":" in allowed:
+            if key == allowed:
+                return True
+        elif host == allowed or (not is_ip_literal(allowed) and host.endswith("." + allowed)):
+            return True
+    return False
+
+
 def _source_for_by_scan(sources: list[Source], url: str, preferred: str) -> Source | None:
     """The rule the indexed scope must keep: preferred source first, else file order."""
     first = next(s for s in sources if s.name == preferred)
-    if in_scope(url, first.allowed_domains):
+    if _in_scope_by_scan(url, first.allowed_domains):
         return first
-    return next((s for s in sources if in_scope(url, s.allowed_domains)), None)
+    return next((s for s in sources if _in_scope_by_scan(url, s.allowed_domains)), None)
 
 
 def test_indexed_source_for_agrees_with_a_scan_of_every_source() -> None:

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.urls import canonical_url, host_key, in_scope, is_http_url, page_identity
+from crawler.seeds import Source
+from crawler.source_scope import SourceScope
+from crawler.urls import canonical_url, host_key, is_http_url, page_identity
 
 
 @pytest.mark.parametrize(
@@ -36,7 +38,9 @@ def test_canonical_url(url: str, canonical: str) -> None:
     ],
 )
 def test_scope_compares_hosts_exactly(url: str, allowed: tuple[str, ...], expected: bool) -> None:
-    assert in_scope(url, allowed) is expected
+    scope = SourceScope([Source(name="site", urls=("https://seed.example/",),
+                                allowed_domains=allowed)])
+    assert (scope.source_for(url) is not None) is expected
 
 
 def test_host_key_keeps_non_default_ports() -> None:
