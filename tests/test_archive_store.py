@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zlib
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -12,6 +11,7 @@ from crawler.fingerprint import content_hash
 from storage.archive import ArticleRecord, FetchRecord, record_fetch, start_run
 from storage.models import Article, Page, Sighting, Snapshot
 from storage.records import ArticleFilter, iter_records, parse_day
+from storage.snapshot_body import unpack_body
 
 TEXT = "China and Kazakhstan opened a new rail freight route through Khorgos this week."
 
@@ -41,7 +41,7 @@ def test_new_page_new_article(session: Session) -> None:
                               run_id=run.id, outcome="article")
     assert (result.page_state, result.article_state) == ("new", "new")
     snap = session.scalars(select(Snapshot)).one()
-    assert zlib.decompress(snap.body) == b"<p>1</p>" and snap.run_id == run.id
+    assert unpack_body(snap.body) == b"<p>1</p>" and snap.run_id == run.id
     assert snap.headers["ETag"] == ['"v1"']
     page = session.scalars(select(Page)).one()
     assert page.etag == '"v1"' and page.last_snapshot_id == snap.id
@@ -51,8 +51,6 @@ def test_a_body_packed_by_a_worker_is_stored_as_packed(session: Session) -> None
     from dataclasses import replace
 
     from crawler.page_analysis import analyse_page
-    from storage.snapshot_body import unpack_body
-
     body = b"<html><body><p>" + b"Khorgos " * 400 + b"</p></body></html>"
     analysis = analyse_page(body, "http://a/1", "text/html", pack=True)
     assert analysis.packed_body is not None and analysis.packed_body.size == len(body)
@@ -238,3 +236,16 @@ def test_sources_of_a_seeds_file_are_registered_in_one_go(session: Session) -> N
         again = record_fetch(session, fetch("http://x/1", b"y", source="Xinhua"), None,
                              run_id=None, outcome="no_article", sources=cache)
     assert again.page_state == "new" and count(session, Source) == 3
+
+
+def test_snapshots_written_before_zstd_still_read_back() -> None:
+    """Archives from before the switch hold zlib bodies; export and reprocess must read both."""
+    import zlib
+
+    from storage.snapshot_body import ZSTD_MAGIC, pack_body
+
+    body = "<p>Хоргос 霍尔果斯 Khorgos</p>".encode() * 50
+    packed = pack_body(body)
+    assert packed.compressed.startswith(ZSTD_MAGIC) and len(packed.compressed) < len(body) / 5
+    assert unpack_body(packed.compressed) == body
+    assert unpack_body(zlib.compress(body, 6)) == body

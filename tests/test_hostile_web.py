@@ -23,7 +23,6 @@ import subprocess
 import sys
 import threading
 import time
-import zlib
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from crawler.urls import canonical_url
+from storage.snapshot_body import unpack_body
 from tests.conftest import FAST_CRAWL, FIXTURES, REPO
 from tests.hostile_server import (
     HTML,
@@ -508,7 +508,7 @@ def test_nothing_from_etc_passwd_or_the_intranet_reaches_the_archive(crawled: di
     first_line = Path("/etc/passwd").read_text().splitlines()[0]
     texts = [value for row in query(crawled, "SELECT title, text, url FROM articles")
              for value in row if value]
-    texts += [zlib.decompress(body).decode("utf-8", "replace")
+    texts += [unpack_body(body).decode("utf-8", "replace")
               for (body,) in query(crawled, "SELECT body FROM snapshots")]
     texts += [headers for (headers,) in query(crawled, "SELECT headers FROM snapshots")]
     assert texts

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-import zlib
 from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from crawler.page_analysis import analyse_page
 from crawler.urls import canonical_url
+from storage.snapshot_body import unpack_body
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def pipeline_texts(db_path: Path, urls: Mapping[str, str], files: Mapping[str, P
     for snapshot_id, url, requested, content_type, body in snapshots:
         doc_id = by_url.get(canonical_url(requested or url)) or by_url.get(canonical_url(url))
         if doc_id is not None and doc_id not in found:
-            found[doc_id] = (snapshot_id, StoredJob(zlib.decompress(body), url, content_type))
+            found[doc_id] = (snapshot_id, StoredJob(unpack_body(body), url, content_type))
     order = list(found)
     replays = dict(zip(order, pool.map(replay, [found[d][1] for d in order], chunksize=4),
                        strict=True))
