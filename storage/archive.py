@@ -10,11 +10,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from crawler.fingerprint import body_digest
-from crawler.near_duplicates import SIMILARITY_THRESHOLD, band_keys, similarity
+from crawler.near_duplicates import BANDS, SIMILARITY_THRESHOLD, band_keys, similarity
 from crawler.timeutil import utcnow
 from crawler.urls import canonical_url
 from storage.models import (
@@ -31,6 +31,19 @@ from storage.search_index import index_article
 from storage.snapshot_body import PackedBody, pack_body
 
 REVISIT = "revisit"  # outcome of a fetch whose bytes equal the last snapshot (or a 304)
+
+# One equality pair per band, ORed: SQLite searches the primary key for each (a row-value
+# IN over the pairs made it scan the whole table, for every new article). Built once: the
+# statement is the same for every article but its parameters.
+_NEAR_DUPLICATE_CANDIDATES = (
+    select(ArticleBand.article_id, func.count())
+    .where(or_(*(and_(ArticleBand.band == bindparam(f"b{i}"),
+                      ArticleBand.bucket == bindparam(f"k{i}")) for i in range(BANDS))))
+    .where(ArticleBand.article_id != bindparam("article_id"))
+    .group_by(ArticleBand.article_id)
+    .order_by(func.count().desc(), ArticleBand.article_id)
+    .limit(20)
+)
 
 
 @dataclass(frozen=True)
@@ -259,20 +272,17 @@ def link_near_duplicate(session: Session, article: Article) -> None:
     """
     assert article.minhash is not None
     keys = band_keys(article.minhash)
-    # One equality pair per band, ORed: SQLite searches the primary key for each. A
-    # row-value IN over the pairs made it scan the whole table, for every new article.
-    candidates = session.execute(
-        select(ArticleBand.article_id, func.count())
-        .where(or_(*(and_(ArticleBand.band == band, ArticleBand.bucket == bucket)
-                     for band, bucket in keys)))
-        .where(ArticleBand.article_id != article.id)
-        .group_by(ArticleBand.article_id)
-        .order_by(func.count().desc(), ArticleBand.article_id)
-        .limit(20)
-    ).all()
+    params: dict[str, int] = {"article_id": article.id}
+    for i, (band, bucket) in enumerate(keys):
+        params[f"b{i}"], params[f"k{i}"] = band, bucket
+    ranked = [row[0] for row in session.execute(_NEAR_DUPLICATE_CANDIDATES, params)]
+    # Only the signatures: loading whole candidate articles (their text) cost more than the lookup.
+    found = {row.id: row for row in session.execute(
+        select(Article.id, Article.minhash, Article.duplicate_of).where(Article.id.in_(ranked))
+    )} if ranked else {}
     best: tuple[float, int] | None = None
-    for candidate_id, _shared in candidates:
-        other = session.get(Article, candidate_id)
+    for candidate_id in ranked:
+        other = found.get(candidate_id)
         if other is None or other.minhash is None:
             continue
         score = similarity(article.minhash, other.minhash)
