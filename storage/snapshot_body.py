@@ -13,7 +13,10 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
-import zstandard
+try:
+    from compression import zstd  # the standard library from Python 3.14
+except ImportError:
+    from backports import zstd  # the same module, which Scrapy already installs before 3.14
 
 from crawler.fingerprint import body_digest
 
@@ -29,12 +32,11 @@ class PackedBody:
 
 
 def pack_body(body: bytes) -> PackedBody:
-    # A compressor per call: they are not safe to share between threads, and one costs microseconds.
-    compressed = zstandard.ZstdCompressor(level=COMPRESSION_LEVEL).compress(body)
+    compressed = zstd.compress(body, level=COMPRESSION_LEVEL)
     return PackedBody(body_digest(body), compressed, len(body))
 
 
 def unpack_body(compressed: bytes) -> bytes:
     if compressed[:4] == ZSTD_MAGIC:
-        return zstandard.ZstdDecompressor().decompress(compressed)
+        return zstd.decompress(compressed)
     return zlib.decompress(compressed)
