@@ -51,6 +51,7 @@ def test_a_body_packed_by_a_worker_is_stored_as_packed(session: Session) -> None
     from dataclasses import replace
 
     from crawler.page_analysis import analyse_page
+
     body = b"<html><body><p>" + b"Khorgos " * 400 + b"</p></body></html>"
     analysis = analyse_page(body, "http://a/1", "text/html", pack=True)
     assert analysis.packed_body is not None and analysis.packed_body.size == len(body)
