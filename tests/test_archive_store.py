@@ -157,6 +157,43 @@ def test_near_duplicate_repost_links_to_original(session: Session) -> None:
     assert rows[2].duplicate_of is None
 
 
+def test_a_first_fetch_without_article_writes_what_a_later_one_reads(session: Session) -> None:
+    """The first fetch of a page is written without the ORM; the next one goes through it."""
+    from dataclasses import replace
+
+    from storage.models import Fetch, Source
+
+    first = replace(fetch("http://a/sport", b"<p>football</p>"),
+                    url="http://a/sport?utm_source=x", discovered_via="page:http://a/",
+                    encoding="utf-8")
+    with session.begin():
+        run = start_run(session, trigger="manual")
+        stored = record_fetch(session, first, None, run_id=run.id, outcome="off_topic")
+        changed = record_fetch(session, fetch("http://a/sport", b"<p>cricket</p>",
+                                              "2026-01-02T10:00:00"),
+                               None, run_id=run.id, outcome="off_topic")
+    assert (stored.page_state, changed.page_state) == ("new", "changed")
+    page = session.scalars(select(Page)).one()
+    snapshots = session.scalars(select(Snapshot).order_by(Snapshot.id)).all()
+    assert [unpack_body(s.body) for s in snapshots] == [b"<p>football</p>", b"<p>cricket</p>"]
+    snap = snapshots[0]
+    assert (snap.id, snap.page_id, snap.run_id, snap.url, snap.requested_url, snap.status) == (
+        stored.snapshot_id, page.id, run.id, "http://a/sport", "http://a/sport?utm_source=x", 200)
+    assert (snap.content_type, snap.encoding, snap.headers["ETag"]) == (
+        "text/html", "utf-8", ['"v1"'])
+    assert snap.body_size == len(b"<p>football</p>")
+    assert (page.source_id, page.discovered_via, page.last_outcome, page.last_status) == (
+        session.scalar(select(Source.id).where(Source.name == "Steppe")), "page:http://a/",
+        "off_topic", 200)
+    assert page.first_seen_at == datetime(2026, 1, 1, 10)
+    assert page.last_fetched_at == datetime(2026, 1, 2, 10)
+    assert page.last_snapshot_id == snapshots[1].id
+    assert page.last_digest == snapshots[1].body_sha256
+    logged = session.execute(select(Fetch.snapshot_id, Fetch.revisit, Fetch.outcome)
+                             .order_by(Fetch.id)).all()
+    assert logged == [(snapshots[0].id, False, "off_topic"), (snapshots[1].id, False, "off_topic")]
+
+
 def test_every_fetch_is_logged(session: Session) -> None:
     from storage.models import Fetch
 
