@@ -92,11 +92,19 @@ class ExtractedArticle:
     description: str | None
 
 
+def parse_html(html: str) -> HtmlElement | None:
+    """The tree ``extract_article`` takes, parsed as trafilatura parses; None if there is none."""
+    return load_html(html)
+
+
 def extract_article(
-    html: str, url: str, *, language_hint: str | None = None
+    page: str | HtmlElement, url: str, *, language_hint: str | None = None
 ) -> ExtractedArticle | None:
-    """None when the page holds no article text (listing pages, empty pages, too short)."""
-    tree = load_html(html)
+    """None when the page holds no article text (listing pages, empty pages, too short).
+
+    ``page`` is HTML or a tree from ``parse_html``, which this changes.
+    """
+    tree = load_html(page)
     if tree is None:
         logger.debug("no HTML tree in %s", url)
         return None
@@ -125,7 +133,7 @@ def extract_article(
         published=_published(document.date, tree, url),
         language=detect_language(text, html_lang=_page_language(tree), hint=language_hint),
         site_name=_clean(document.sitename),
-        canonical_url=_canonical_url(tree, url),
+        canonical_url=declared_canonical_url(tree, url),
         description=_clean(document.description),
     )
 
@@ -262,7 +270,7 @@ def _page_language(tree: HtmlElement) -> str | None:
     return None
 
 
-def _canonical_url(tree: HtmlElement, url: str) -> str | None:
+def declared_canonical_url(tree: HtmlElement, url: str) -> str | None:
     """rel=canonical, else og:url, made absolute against the page URL; None if neither."""
     candidates = [
         link.get("href")

@@ -37,10 +37,12 @@ class ExtractionPool:
         *,
         profile_path: str | None = None,
         threshold: float | None = None,
+        prefilter: bool = False,
     ) -> None:
         self.processes = (os.cpu_count() or 1) if processes is None else max(0, processes)
         self.profile_path = profile_path
         self.threshold = threshold
+        self.prefilter = prefilter
         self._executor: Executor | None = None
         self._stopping: threading.Thread | None = None
 
@@ -75,6 +77,7 @@ class ExtractionPool:
             profile_path=self.profile_path,
             threshold=self.threshold,
             pack=True,
+            prefilter=self.prefilter,
         )
         if self._executor is None:
             return call()

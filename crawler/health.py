@@ -5,7 +5,8 @@ now answer 403, robots.txt shuts us out, a redesign defeats extraction, or
 the feed stopped moving. None of that fails the run, so it is looked for
 here, source by source, over the latest runs. The counters are the
 ``silkroad/source/<name>/<counter>`` stats of a run: ``fetched``, ``archived``,
-``duplicates``, ``off_topic``, ``no_article``, ``analysis_errors``,
+``duplicates``, ``off_topic`` (of them ``prefiltered``: off topic by the whole page,
+never extracted), ``no_article``, ``analysis_errors``,
 ``undated`` (archived without a publication date), and ``http_errors``,
 ``robots_denied``, ``fetch_errors`` (requests that produced no page).
 """
@@ -162,12 +163,12 @@ def _problems(series: Sequence[Mapping[str, int]], policy: HealthPolicy) -> list
         if stale is not None:
             problems.append(stale)
     recent = series[-policy.stale_runs:]
-    fetched = _sum(recent, "fetched")
+    analysed = _sum(recent, "fetched") - _sum(recent, "prefiltered")
     no_text = _sum(recent, "no_article") + _sum(recent, "analysis_errors")
-    if fetched >= policy.min_pages and no_text / fetched >= policy.extraction_share:
+    if analysed >= policy.min_pages and no_text / analysed >= policy.extraction_share:
         problems.append(Problem(
             "extraction",
-            f"no article text in {no_text} of {fetched} pages fetched in the last "
+            f"no article text in {no_text} of {analysed} pages analysed in the last "
             f"{_runs(len(recent))}"))
     archived = _sum(recent, "archived")
     undated = _sum(recent, "undated")

@@ -12,9 +12,15 @@ from functools import lru_cache
 from typing import Any
 
 from crawler.decoding import decode_html
-from crawler.extraction import EXTRACTOR_VERSION, extract_article
+from crawler.extraction import (
+    EXTRACTOR_VERSION,
+    declared_canonical_url,
+    extract_article,
+    parse_html,
+)
 from crawler.fingerprint import content_hash
 from crawler.near_duplicates import signature
+from crawler.page_text import page_texts
 from crawler.topic import TopicProfile
 from storage.archive import ArticleRecord
 from storage.snapshot_body import PackedBody, pack_body
@@ -29,10 +35,11 @@ NO_ARTICLE = "no_article"
 class PageAnalysis:
     outcome: str  # article | off_topic | no_article
     encoding: str
-    article: ArticleRecord | None = None  # set for articles and off-topic pages alike
+    article: ArticleRecord | None = None  # set for articles and extracted off-topic pages
     title: str | None = None
     canonical_url: str | None = None  # as the page declares it (rel=canonical / og:url)
     packed_body: PackedBody | None = None  # the raw bytes packed for storage, when asked
+    extracted: bool = True  # False: off topic by the page's whole text, never extracted
 
     @property
     def keep(self) -> bool:
@@ -61,20 +68,35 @@ def analyse_page(
     profile_path: str | None = None,
     threshold: float | None = None,
     pack: bool = False,
+    prefilter: bool = False,
 ) -> PageAnalysis:
     """``pack`` also compresses the body for its snapshot, which a crawl's worker
-    does so that the crawl process does not have to."""
-    analysis = _analyse(body, url, content_type, language_hint, profile_path, threshold)
+    does so that the crawl process does not have to.
+
+    ``prefilter`` skips extraction when the page's whole text does not name both
+    China and Central Asia (``TopicProfile.may_keep``): such a page is off topic
+    whatever its article says, and on news sites most pages are. The test costs a
+    few milliseconds where extraction costs tens.
+    """
+    analysis = _analyse(body, url, content_type, language_hint, profile_path, threshold,
+                        prefilter)
     return replace(analysis, packed_body=pack_body(body)) if pack else analysis
 
 
 def _analyse(body: bytes, url: str, content_type: str | None, language_hint: str | None,
-             profile_path: str | None, threshold: float | None) -> PageAnalysis:
+             profile_path: str | None, threshold: float | None,
+             prefilter: bool) -> PageAnalysis:
     decoded = decode_html(body, content_type)
-    extracted = extract_article(decoded.html, url, language_hint=language_hint)
-    if extracted is None:
+    tree = parse_html(decoded.html)
+    if tree is None:
         return PageAnalysis(NO_ARTICLE, decoded.encoding)
     profile = topic_profile(profile_path, threshold)
+    if prefilter and not profile.may_keep(*page_texts(tree)):
+        return PageAnalysis(OFF_TOPIC, decoded.encoding, extracted=False,
+                            canonical_url=declared_canonical_url(tree, url))
+    extracted = extract_article(tree, url, language_hint=language_hint)
+    if extracted is None:
+        return PageAnalysis(NO_ARTICLE, decoded.encoding)
     verdict = profile.score(extracted.title or "", extracted.text, extracted.language)
     record = ArticleRecord(
         content_hash=content_hash(extracted.text),

@@ -83,10 +83,12 @@ def _reprocess_one(session: Session, ref: SnapshotRef, cache: SourceCache) -> st
     snapshot = session.get(Snapshot, ref.snapshot_id)
     assert snapshot is not None
     body = unpack_body(snapshot.body)
-    analysis = analyse_page(body, snapshot.url, snapshot.content_type, language_hint=ref.language)
     article_id = session.scalar(
         select(Sighting.article_id).where(Sighting.snapshot_id == snapshot.id).limit(1)
     )
+    # An archived article is always scored again; other pages need only the prefilter.
+    analysis = analyse_page(body, snapshot.url, snapshot.content_type, language_hint=ref.language,
+                            prefilter=article_id is None)
     record = analysis.article
     if article_id is None:
         if analysis.outcome != ARCHIVABLE or record is None:

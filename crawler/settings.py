@@ -22,6 +22,9 @@ SILKROAD_RUN_ID = None  # set by a launcher that created the crawl_runs row itse
 SILKROAD_EXTRACT_PROCESSES = None  # None: one per CPU; 0: extract in the crawl process
 SILKROAD_TOPIC_PROFILE = None  # path of a topic profile TOML; None: the packaged one
 SILKROAD_TOPIC_THRESHOLD = None  # None: the profile's own threshold
+# Skip extraction on pages whose whole text does not name both China and Central Asia:
+# they cannot be kept, and extraction is most of a crawl's CPU (crawler/page_text.py).
+SILKROAD_TOPIC_PREFILTER = True
 SILKROAD_BATCH_SIZE = 50  # pages per write transaction
 SILKROAD_BATCH_SECONDS = 0.05  # how long an idle writer gathers pages into one transaction
 SILKROAD_BATCH_BYTES = None  # body bytes that close a batch; None: SCRAPER_SLOT_MAX_ACTIVE_SIZE / 4

@@ -159,10 +159,12 @@ class _Lexicon:
         self.stems: dict[str, list[_Entry]] = defaultdict(list)
         self.complex: list[tuple[re.Pattern[str], list[_Entry]]] = []
         self.tokens: list[list[str]] = []
+        self.terms: list[tuple[list[str], _Entry]] = []
 
     def add(self, term: str, entry: _Entry) -> None:
         tokens = _tokens(term.lower() if self.fold_case else term)
         self.tokens.append(tokens)
+        self.terms.append((tokens, entry))
         stars = tokens.count(_STAR)
         if stars == 0:
             _append_new(self.exact[_key("".join(tokens))], entry)
@@ -199,12 +201,15 @@ class TopicProfile:
             self._scoring = {k: float(v) for k, v in data["scoring"].items()}
             self._spam = data["spam"]
             self._fold = _fold_table(data.get("normalise", {}).get("zh_traditional", ""))
+            self._foldable = re.compile(
+                "[" + "".join(re.escape(chr(code)) for code in sorted(self._fold)) + "]")
             self._sides: dict[str, str] = {}
             self._untagged: set[str] = set()
             self._lexicons = {"ci": _Lexicon(True), "cs": _Lexicon(False), "zh": _Lexicon(True)}
             self._raw: list[tuple[str, list[_Entry]]] = []
             self._load_vocabulary(data)
             self._regex = self._compile()
+            self._sides_present = (self._compile(CENTRAL_ASIA), self._compile(CHINA))
         except (KeyError, TypeError, ValueError, re.error) as exc:
             raise TopicProfileError(f"malformed topic profile: {exc!r}") from exc
         self._cache: dict[tuple[str, str], list[_Entry]] = {}
@@ -274,17 +279,22 @@ class TopicProfile:
         else:
             raise ValueError(f"empty term in {entry.kind} {entry.key} ({language})")
 
-    def _compile(self) -> re.Pattern[str]:
-        lex = self._lexicons
-        ci, cs, zh = lex["ci"].tokens, lex["cs"].tokens, lex["zh"].tokens
+    def _compile(self, side: str | None = None) -> re.Pattern[str]:
+        """Every term; or, given a ``side``, only the terms that show that side is there."""
+        def wanted(entry: _Entry) -> bool:
+            return side is None or (entry.presence and side in entry.sides)
+
+        ci, cs, zh = ([tokens for tokens, entry in self._lexicons[name].terms if wanted(entry)]
+                      for name in ("ci", "cs", "zh"))
+        raw = [(i, p) for i, (p, entries) in enumerate(self._raw)
+               if any(wanted(entry) for entry in entries)]
         # Leading character classes and one shared word-start test let the engine
         # dismiss most positions at once: this is what keeps scoring fast.
         words = (rf"(?<!\w)(?:(?P<ci>(?i:{_first(ci)}{_trie(ci)})(?!\w))"
                  rf"|(?P<cs>{_first(cs)}(?:{_trie(cs)})(?!\w)))")
         han = rf"(?P<zh>(?i:{_first(zh)}{_trie(zh)}))"
-        raw_han = [f"(?P<r{i}>{p})" for i, (p, _) in enumerate(self._raw) if _CJK.search(p)]
-        raw_other = [f"(?P<r{i}>{p})" for i, (p, _) in enumerate(self._raw)
-                     if not _CJK.search(p)]
+        raw_han = [f"(?P<r{i}>{p})" for i, p in raw if _CJK.search(p)]
+        raw_other = [f"(?P<r{i}>{p})" for i, p in raw if not _CJK.search(p)]
         parts = [words, han]
         if raw_han:
             parts.append(f"{_CJK_AHEAD}(?:{'|'.join(raw_han)})")
@@ -311,6 +321,18 @@ class TopicProfile:
                 found.append((match.start(), match.end(), entries))
         return found
 
+    def may_keep(self, *texts: str) -> bool:
+        """False when the texts together do not name China or do not name Central Asia.
+
+        ``score`` keeps nothing that lacks either side, so an article taken from a
+        page whose every text fails this test cannot be kept, and a crawl need not
+        extract it. One search per side and text, no reading of sentences; the
+        rarer side goes first.
+        """
+        folded = [self._normalise(text) for text in texts]
+        return all(any(regex.search(text) for text in folded)
+                   for regex in self._sides_present)
+
     def signals(self, text: str) -> TopicSignals:
         """Topic evidence in a short text, for ranking links before fetching them."""
         reading = self._read(self._normalise(text), split=False)
@@ -319,7 +341,9 @@ class TopicProfile:
                             len(reading.themes), reading.spam)
 
     def _normalise(self, text: str) -> str:
-        return text.translate(self._fold)
+        # Most pages hold few characters to fold, and translate() looks at every one.
+        fold = self._fold
+        return self._foldable.sub(lambda match: fold[ord(match.group())], text)
 
     def _read(self, text: str, *, split: bool = True, theme_weight: float = 1.0) -> _Reading:
         reading = _Reading()

@@ -78,6 +78,7 @@ def print_summary(console: Console, report: CrawlReport, db_url: str) -> None:
         ("articles archived", report.count("articles_archived")),
         ("duplicates (new sightings)", report.count("duplicates")),
         ("off-topic pages", report.count("off_topic")),
+        ("  of them not extracted", report.count("prefiltered")),
         ("pages without article", report.count("no_article")),
         ("robots.txt denials", report.stats.get("robotstxt/forbidden", 0)),
         ("HTTP errors (4xx/5xx)", report.count("http_errors")),

@@ -29,6 +29,7 @@ class AnalysePipeline:
             None if processes in (None, "") else int(processes),
             profile_path=profile_path,
             threshold=threshold,
+            prefilter=settings.getbool("SILKROAD_TOPIC_PREFILTER"),
         )
         pipeline = cls(pool, crawler.stats)
         # Workers exit while the run is recorded; the crawl waits for them before it ends.

@@ -81,6 +81,7 @@ COUNTED_STATS = {
     "archived": "silkroad/articles_archived",
     "duplicates": "silkroad/duplicates",
     "off_topic": "silkroad/off_topic",
+    "prefiltered": "silkroad/prefiltered",
     "no_article": "silkroad/no_article",
     "revisits": "silkroad/revisits",
     "new_pages": "silkroad/pages_new",
@@ -227,6 +228,8 @@ class ArchivePipeline:
             raise Duplicate(f"already archived as article {result.article_id}: {item.url}")
         if analysis is None:
             raise AnalysisFailed(f"kept raw for `silkroad reprocess`: {item.url}")
+        if analysis.outcome == OFF_TOPIC and analysis.article is None:
+            raise OffTopic(f"off topic (China and Central Asia not both on the page): {item.url}")
         if analysis.outcome == OFF_TOPIC:
             raise OffTopic(f"off topic (score {analysis.article.relevance}): {item.url}")
         raise EmptyExtraction(f"no article text: {item.url}")
@@ -327,6 +330,9 @@ class ArchivePipeline:
         elif item.analysis.outcome == OFF_TOPIC:
             inc("silkroad/off_topic")
             inc(f"{per_source}/off_topic")
+            if not item.analysis.extracted:
+                inc("silkroad/prefiltered")
+                inc(f"{per_source}/prefiltered")
         elif item.analysis.outcome == NO_ARTICLE:
             inc("silkroad/no_article")
             inc(f"{per_source}/no_article")
