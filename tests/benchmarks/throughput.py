@@ -8,7 +8,9 @@ Measures, in one run and with the same number of worker processes:
 (b) end to end: the corpus served on loopback (one host per original site,
     an index page linking its articles), crawled by ``silkroad crawl`` into a
     fresh SQLite file: pages/s, CPU, peak RSS/PSS of the whole process tree,
-    and the ratio to (a);
+    and the ratio to (a); as shipped, and with the topic prefilter off, so
+    that every page is extracted as in (a) (the corpus is off topic, and the
+    prefilter skips most of it);
 (c) the peer: trafilatura's CLI over the same served URLs, and our ratio to it,
     like for like (its sleep and our politeness delays off) and as shipped
     (each tool with its own politeness defaults);
@@ -57,6 +59,7 @@ from tests.benchmarks.extraction_ceiling import (  # noqa: E402
     bare_trafilatura,
     measure_rate,
     product_analysis,
+    product_prefiltered,
     product_text,
     reference_text,
     worker_pool,
@@ -82,6 +85,9 @@ from tests.benchmarks.trafilatura_cli import CliMeasurement, run_cli  # noqa: E4
 # more to store; in focused order the windows would compare page kinds, not the archive
 # at different sizes. Breadth of the crawl is unlimited: the web is finite.
 SCALE_SETTINGS = {"SILKROAD_FOCUSED_CRAWL": "False"}
+# The crawl with its prefilter off extracts every page, as (a) does: what is left between
+# the two is the plumbing alone (on this off-topic corpus the prefilter skips most pages).
+EVERY_PAGE_EXTRACTED = {"SILKROAD_TOPIC_PREFILTER": "False"}
 
 
 def load_avg() -> str:
@@ -95,6 +101,7 @@ def corpus_phase(docs: list[CorpusDoc], workdir: Path, processes: int, repeat: i
     ceiling: dict[tuple[str, int], Rate] = {}
     crawls: list[CrawlMeasurement] = []
     shipped: list[CrawlMeasurement] = []
+    unfiltered: list[CrawlMeasurement] = []
     cli: list[CliMeasurement] = []
     with StaticWebProcess(routes) as web:
         assert web.port is not None
@@ -108,7 +115,8 @@ def corpus_phase(docs: list[CorpusDoc], workdir: Path, processes: int, repeat: i
         for round_ in range(repeat):  # interleaved, so a busy spell hits every measure alike
             log(f"round {round_ + 1}/{repeat}: (a) ceiling ... load {load_avg()}")
             for n in counts:
-                for name, work in (("bare", bare_trafilatura), ("ours", product_analysis)):
+                for name, work in (("bare", bare_trafilatura), ("ours", product_analysis),
+                                   ("prefiltered", product_prefiltered)):
                     rate = measure_rate(work, jobs, n)
                     if (name, n) not in ceiling or (
                             rate.docs_per_second > ceiling[(name, n)].docs_per_second):
@@ -117,6 +125,12 @@ def corpus_phase(docs: list[CorpusDoc], workdir: Path, processes: int, repeat: i
             crawls.append(run_crawl(seeds, workdir / f"corpus-{round_}.sqlite",
                                     processes=processes, depth=1, settings=settings,
                                     log_file=workdir / f"corpus-crawl-{round_}.log"))
+            log(f"round {round_ + 1}/{repeat}: (b) every page extracted (prefilter off) ... "
+                f"load {load_avg()}")
+            unfiltered.append(run_crawl(seeds, workdir / f"corpus-unfiltered-{round_}.sqlite",
+                                        processes=processes, depth=1,
+                                        settings={**settings, **EVERY_PAGE_EXTRACTED},
+                                        log_file=workdir / f"corpus-unfiltered-{round_}.log"))
             log(f"round {round_ + 1}/{repeat}: (b) as shipped (politeness on) ... "
                 f"load {load_avg()}")
             shipped.append(run_crawl(seeds, workdir / f"corpus-shipped-{round_}.sqlite",
@@ -132,6 +146,7 @@ def corpus_phase(docs: list[CorpusDoc], workdir: Path, processes: int, repeat: i
         ids = list(urls.values())
         corpus_pages = [len(stored_docs(c.db_path, urls)) for c in crawls]
         shipped_pages = [len(stored_docs(c.db_path, urls)) for c in shipped]
+        unfiltered_pages = [len(stored_docs(c.db_path, urls)) for c in unfiltered]
         best = max(range(len(crawls)), key=lambda i: corpus_pages[i] / crawls[i].span)
         with worker_pool(processes) as pool:
             reference = dict(zip(ids, pool.map(reference_text, jobs, chunksize=4), strict=True))
@@ -149,7 +164,8 @@ def corpus_phase(docs: list[CorpusDoc], workdir: Path, processes: int, repeat: i
         origins[value.origin] = origins.get(value.origin, 0) + 1
     return CorpusResults(
         docs=len(docs), hosts=len(laid.sites), ceiling=ceiling, crawls=crawls, shipped=shipped,
-        corpus_pages=corpus_pages, shipped_pages=shipped_pages, cli=cli, f1=scores,
+        corpus_pages=corpus_pages, shipped_pages=shipped_pages, unfiltered=unfiltered,
+        unfiltered_pages=unfiltered_pages, cli=cli, f1=scores,
         intact=sum(v.bytes_intact for v in kept.values()),
         replay_checked=len(checked), replay_matched=sum(bool(v.replay_matches) for v in checked),
         origins=origins,
