@@ -158,12 +158,10 @@ class _Lexicon:
         self.exact: dict[str, list[_Entry]] = defaultdict(list)
         self.stems: dict[str, list[_Entry]] = defaultdict(list)
         self.complex: list[tuple[re.Pattern[str], list[_Entry]]] = []
-        self.tokens: list[list[str]] = []
         self.terms: list[tuple[list[str], _Entry]] = []
 
     def add(self, term: str, entry: _Entry) -> None:
         tokens = _tokens(term.lower() if self.fold_case else term)
-        self.tokens.append(tokens)
         self.terms.append((tokens, entry))
         stars = tokens.count(_STAR)
         if stars == 0:
