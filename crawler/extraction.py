@@ -25,6 +25,7 @@ from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
 from crawler.language import detect_language
+from crawler.urls import is_http_url
 
 logger = logging.getLogger(__name__)
 
@@ -271,7 +272,11 @@ def _page_language(tree: HtmlElement) -> str | None:
 
 
 def declared_canonical_url(tree: HtmlElement, url: str) -> str | None:
-    """rel=canonical, else og:url, made absolute against the page URL; None if neither."""
+    """rel=canonical, else og:url, made absolute against the page URL; None if neither.
+
+    One that is not a usable http(s) URL (``host:{{port}}``, a bad port, an invalid
+    host) is skipped: it must not cost the page its place in the archive.
+    """
     candidates = [
         link.get("href")
         for link in tree.iterfind(".//link[@rel][@href]")
@@ -281,9 +286,11 @@ def declared_canonical_url(tree: HtmlElement, url: str) -> str | None:
     for href in candidates:
         if not href or not href.strip():
             continue
-        absolute = urljoin(url, href.strip())
-        parts = urlsplit(absolute)
-        if parts.scheme in ("http", "https") and parts.netloc:
+        try:
+            absolute = urljoin(url, href.strip())
+        except ValueError:
+            continue
+        if is_http_url(absolute):
             return absolute
     return None
 

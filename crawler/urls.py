@@ -28,11 +28,18 @@ _PATH_SESSION = re.compile(r";(?:jsessionid|phpsessid|sid)=[^/?#]*", re.IGNORECA
 
 
 def is_http_url(url: str) -> bool:
+    """An http(s) URL with a host that has a canonical form: ``host:abc``,
+    ``host:{{port}}`` (a CMS template left unfilled), ``host:1:2``, ``host:181020``
+    or ``[zz]`` is not one, and would make ``canonical_url`` raise."""
     try:
         parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return False
+        parts.port  # noqa: B018 -- raises ValueError for a malformed or out-of-range port
+        canonical_url(url)
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+    return True
 
 
 def host_key(url: str) -> str:
@@ -73,12 +80,17 @@ def page_identity(final_url: str, declared_canonical: str | None) -> str:
     when that stays on the same host, else the canonical form of where we got it.
 
     A canonical pointing at the site's root from a deeper page is a CMS bug, not
-    a statement that every article is the home page: it is ignored.
+    a statement that every article is the home page: it is ignored. So is one that
+    cannot be parsed (a bad port, an invalid host): the page is still stored, under
+    the URL it was fetched from.
     """
     fetched = canonical_url(final_url)
     if not declared_canonical or not is_http_url(declared_canonical):
         return fetched
-    declared = canonical_url(declared_canonical)
+    try:
+        declared = canonical_url(declared_canonical)
+    except ValueError:
+        return fetched
     if host_key(declared) != host_key(fetched):
         return fetched
     if urlsplit(declared).path in ("", "/") and urlsplit(fetched).path not in ("", "/"):
