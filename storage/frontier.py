@@ -8,6 +8,7 @@ after any interruption the pending rows are exactly the work left.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,8 +20,11 @@ from sqlalchemy.orm import Session
 from crawler.timeutil import utcnow
 from storage.models import CrawlRun, FrontierEntry
 
+log = logging.getLogger(__name__)
+
 PENDING = "pending"
 DONE = "done"
+FAILED_RUNS_LIMIT = 3  # runs of one session that ended failed before its frontier is given up
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,12 @@ def settle_dead_runs(session: Session) -> list[int]:
 
 def resumable_session(session: Session) -> int | None:
     """The session to continue: the latest run ended without completing and left work,
-    and no live crawl is continuing it already."""
+    and no live crawl is continuing it already.
+
+    A session whose runs keep failing (the same requests breaking every resume) is
+    given up after ``FAILED_RUNS_LIMIT`` failed runs: its frontier is dropped and the
+    next crawl starts again from the seeds, instead of resuming into the same failure.
+    """
     settle_dead_runs(session)
     latest = session.scalar(
         select(CrawlRun).where(CrawlRun.outcome != "running", CrawlRun.trigger != "import")
@@ -128,6 +137,15 @@ def resumable_session(session: Session) -> int | None:
         .where(CrawlRun.outcome == "running", CrawlRun.session_id == session_id)
     )
     if busy:
+        return None
+    failed = session.scalar(
+        select(func.count()).select_from(CrawlRun)
+        .where(CrawlRun.session_id == session_id, CrawlRun.outcome == "failed")
+    ) or 0
+    if failed >= FAILED_RUNS_LIMIT:
+        log.warning("crawl session %d failed %d times: giving up its pending requests and "
+                    "starting again from the seeds", session_id, failed)
+        close_session(session, session_id)
         return None
     left = session.scalar(
         select(func.count()).select_from(FrontierEntry)
