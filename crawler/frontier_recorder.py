@@ -40,10 +40,21 @@ class FrontierRecorder:
         with self._lock:
             self._done.extend(urls)
 
-    def write(self, session: Session, session_id: int, also_done: list[str] | None = None) -> None:
-        """Called on the writer thread inside the batch's transaction."""
+    def take(self) -> tuple[list[PendingRequest], list[str]]:
+        """What waits to be written; ``restore`` it if its transaction rolls back."""
         with self._lock:
             pending, self._pending = self._pending, []
             done, self._done = self._done, []
-        add_pending(session, session_id, pending)
-        mark_done(session, session_id, done + (also_done or []))
+        return pending, done
+
+    def restore(self, pending: list[PendingRequest], done: list[str]) -> None:
+        with self._lock:
+            self._pending[:0] = pending
+            self._done[:0] = done
+
+
+def write_taken(session: Session, session_id: int, pending: list[PendingRequest],
+                done: list[str]) -> None:
+    """Called on the writer thread inside the batch's transaction."""
+    add_pending(session, session_id, pending)
+    mark_done(session, session_id, done)

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DatabaseError, DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from crawler.fingerprint import body_digest
@@ -32,6 +33,7 @@ from storage.search_index import index_article
 from storage.snapshot_body import PackedBody, pack_body
 
 REVISIT = "revisit"  # outcome of a fetch whose bytes equal the last snapshot (or a 304)
+STORE_ERROR = "store_error"  # outcome of a fetch that could not be stored (see record_store_error)
 
 # One equality pair per band, ORed: SQLite searches the primary key for each (a row-value
 # IN over the pairs made it scan the whole table, for every new article). Built once: the
@@ -109,6 +111,7 @@ class StoreResult:
     article_state: str | None  # new | duplicate | revisit | None (no article)
     article_id: int | None = None
     snapshot_id: int | None = None
+    error: str | None = None  # why the page could not be stored (page_state "error")
 
 
 @dataclass
@@ -116,6 +119,15 @@ class SourceCache:
     """Source ids by name, so a batch does not look them up page by page."""
 
     ids: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def forget_since(self, count: int) -> None:
+        """Drop the ids learnt after the first ``count``: a rolled-back savepoint took
+        the rows it created with it (dicts keep insertion order)."""
+        for name in list(self.ids)[count:]:
+            del self.ids[name]
 
     def preload(self, session: Session, sources: list[tuple[str, str | None]]) -> None:
         """Register a seeds file's sources (name, language) in one go, before its pages."""
@@ -265,6 +277,40 @@ def record_fetch(
                          replace(fetch, url=fetch.final_url), run_id)
     _log_fetch(session, page, fetch, run_id, snapshot_id, outcome, revisit=False)
     return StoreResult(page_state, article_state, existing.id, snapshot_id)
+
+
+def is_database_failure(exc: BaseException) -> bool:
+    """An error of the database as a whole (locked, full, read-only, corrupt), not of
+    one page's data: every other page of the batch would fail the same way."""
+    if isinstance(exc, IntegrityError | DataError):
+        return False
+    return isinstance(exc, OperationalError) or type(exc) is DatabaseError
+
+
+def record_store_error(
+    session: Session,
+    fetch: FetchRecord,
+    *,
+    run_id: int | None,
+    source_id: int | None,
+) -> None:
+    """A fetch that could not be stored: its page row and the fetch log say so
+    (outcome ``store_error``, no snapshot), so the page is visible and fetched in full
+    again by the next crawl instead of silently missing.
+
+    ``fetch.page_url`` must be a URL that is safe to store (the fetched one).
+    """
+    page = session.scalar(select(Page).where(Page.url == fetch.page_url))
+    if page is None:
+        page = Page(url=fetch.page_url, source_id=source_id, first_seen_at=fetch.fetched_at,
+                    last_fetched_at=fetch.fetched_at, last_status=fetch.status,
+                    discovered_via=fetch.discovered_via)
+        session.add(page)
+        session.flush()
+    page.last_fetched_at = fetch.fetched_at
+    page.last_status = fetch.status
+    page.last_outcome = STORE_ERROR
+    _log_fetch(session, page, fetch, run_id, None, STORE_ERROR, revisit=False)
 
 
 def _record_first_fetch(session: Session, fetch: FetchRecord, source_id: int | None,
@@ -435,6 +481,16 @@ def start_run(
     if run.session_id is None:
         run.session_id = run.id
     return run
+
+
+def run_counts(session: Session, run_id: int) -> dict[str, int]:
+    """What a run stored, counted in the archive: pages fetched and articles archived."""
+    return {
+        "fetched": session.scalar(select(func.count()).select_from(Fetch)
+                                  .where(Fetch.run_id == run_id)) or 0,
+        "archived": session.scalar(select(func.count()).select_from(Article)
+                                   .where(Article.first_run_id == run_id)) or 0,
+    }
 
 
 def finish_run(

@@ -25,8 +25,9 @@ from typing import Any
 
 from scrapy import signals
 from scrapy.exceptions import DropItem
+from sqlalchemy.exc import SQLAlchemyError
 
-from crawler.frontier_recorder import FrontierRecorder
+from crawler.frontier_recorder import FrontierRecorder, write_taken
 from crawler.items import PageItem
 from crawler.page_analysis import ARCHIVABLE, NO_ARTICLE, OFF_TOPIC
 from crawler.signals import frontier_done
@@ -37,7 +38,10 @@ from storage.archive import (
     SourceCache,
     StoreResult,
     finish_run,
+    is_database_failure,
     record_fetch,
+    record_store_error,
+    run_counts,
     start_run,
 )
 from storage.engine import make_engine, resolve_db_url, session_factory
@@ -48,6 +52,8 @@ from storage.models import CrawlRun
 log = logging.getLogger(__name__)
 
 ENGINE_WAKE_DELAY = 0.01  # seconds
+BATCH_FAILURE_LIMIT = 3  # whole batches in a row that could not be written: the crawl stops
+STORE_FAILURES_KEPT = 50  # pages that could not be stored, named with their reason in the run
 
 
 class OffTopic(DropItem):
@@ -68,6 +74,10 @@ class AnalysisFailed(DropItem):
 
 class Revisit(DropItem):
     """A page unchanged since its last snapshot (304 or same bytes): sighting refreshed."""
+
+
+class StoreFailed(DropItem):
+    """The page could not be stored: rolled back alone and recorded as an error."""
 
 
 @dataclass
@@ -113,6 +123,9 @@ class ArchivePipeline:
         self.sessions: Any = None
         self.session_id: int = 0  # set in open_spider
         self.frontier = FrontierRecorder()
+        self._batch_failures_in_a_row = 0
+        self._store_failures: list[dict[str, str]] = []
+        self._finished = False
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ArchivePipeline:
@@ -128,6 +141,10 @@ class ArchivePipeline:
         crawler.signals.connect(pipeline.frontier.request_scheduled,
                                 signal=signals.request_scheduled)
         crawler.signals.connect(pipeline.frontier_done, signal=frontier_done)
+        from twisted.internet import reactor
+
+        # A second Ctrl-C stops the reactor without spider_closed: the run still ends.
+        reactor.addSystemEventTrigger("before", "shutdown", pipeline._settle_unfinished_run)
         return pipeline
 
     # -- lifecycle ---------------------------------------------------------------
@@ -165,25 +182,48 @@ class ArchivePipeline:
         await self._flush()
 
     def spider_closed(self, spider: Any, reason: str) -> None:
-        outcome = run_outcome(reason, self.stats.get_value("silkroad/store_errors", 0))
+        outcome = run_outcome(reason, self.stats.get_value("silkroad/batch_failures", 0))
+        self.stats.set_value("silkroad/outcome", outcome)
+        self._finished = True  # whatever happens here, the shutdown trigger has nothing to do
+        try:
+            self._finish(outcome, reason)
+        finally:
+            self._writer.shutdown(wait=True)
+            self.engine.dispose()
+
+    def _finish(self, outcome: str, reason: str, *, forced: bool = False) -> None:
         counts = {name: self.stats.get_value(key, 0) for name, key in COUNTED_STATS.items()}
         counts["errors"] = sum(self.stats.get_value(key, 0) for key in ERROR_STATS)
-        self.stats.set_value("silkroad/outcome", outcome)
-        stats = {
+        stats: dict[str, Any] = {
             k: v for k, v in self.stats.get_stats().items()
             if isinstance(v, int | float | str) and not k.startswith("silkroad/run_id")
         }
         stats["close_reason"] = reason
-        stats.update(counts)
+        if self._store_failures:
+            stats["silkroad/store_failures"] = self._store_failures
+        with self.sessions.begin() as session:
+            if forced:  # batches may have committed after their counts last reached the stats
+                for name, stored in run_counts(session, self.run_id).items():
+                    counts[name] = max(counts[name], stored)
+            stats.update(counts)
+            finish_run(session, self.run_id, outcome=outcome,
+                       exit_status=0 if outcome == "ok" else 1, counts=counts, stats=stats)
+            if outcome == "ok":
+                close_session(session, self.session_id)
+
+    def _settle_unfinished_run(self) -> None:
+        """Reactor shutdown before spider_closed ran (a forced, second Ctrl-C): the run
+        ends ``interrupted`` with what was stored, not ``running`` with zero counts."""
+        if self._finished or self.sessions is None or not self.run_id:
+            return
+        self._finished = True
+        log.warning("forced shutdown: recording run %d as interrupted", self.run_id)
+        self._writer.shutdown(wait=True, cancel_futures=True)
+        self.stats.set_value("silkroad/outcome", "interrupted")
         try:
-            with self.sessions.begin() as session:
-                finish_run(session, self.run_id, outcome=outcome,
-                           exit_status=0 if outcome == "ok" else 1, counts=counts, stats=stats)
-                if outcome == "ok":
-                    close_session(session, self.session_id)
-        finally:
-            self._writer.shutdown(wait=True)
-            self.engine.dispose()
+            self._finish("interrupted", "forced shutdown", forced=True)
+        except SQLAlchemyError:
+            log.exception("could not record the end of run %d", self.run_id)
 
     # -- items -------------------------------------------------------------------
 
@@ -248,18 +288,25 @@ class ArchivePipeline:
         except Exception as exc:
             log.exception("could not write a batch of %d pages", len(batch))
             self.stats.inc_value("silkroad/store_errors", len(batch))
+            self.stats.inc_value("silkroad/batch_failures")
             self._sources = SourceCache()  # ids created in the rolled-back batch are gone
             for pending in batch:
                 if not pending.future.done():
                     pending.future.set_exception(DropItem(f"not stored: {exc}"))
+            self._batch_failed()
             return
         finally:
             self._writes_in_flight -= 1
             if self._pending or self.frontier:
                 self._schedule_flush()
+        self._batch_failures_in_a_row = 0
         for pending, result in zip(batch, results, strict=True):
             self._count(pending.item, result)
-            pending.future.set_result(result)
+            if result.error is not None:
+                pending.future.set_exception(StoreFailed(f"not stored ({result.error}): "
+                                                         f"{pending.item.url}"))
+            else:
+                pending.future.set_result(result)
         if batch:
             # After the pages' responses have left the scraper slot (a few loop turns).
             loop.call_later(ENGINE_WAKE_DELAY, self._wake_engine)
@@ -277,14 +324,85 @@ class ArchivePipeline:
         if nextcall is not None:
             nextcall.schedule()
 
+    def _batch_failed(self) -> None:
+        """Whole batches failing in a row (disk full, database locked or broken): fetching
+        more only loses more pages, so the crawl stops, failed."""
+        self._batch_failures_in_a_row += 1
+        if self._batch_failures_in_a_row != BATCH_FAILURE_LIMIT:
+            return
+        log.error("%d batches in a row could not be written to %s: stopping the crawl",
+                  BATCH_FAILURE_LIMIT, self.db_url)
+        engine = self.crawler.engine
+        if engine is not None and getattr(engine, "spider", None) is not None:
+            asyncio.ensure_future(engine.close_spider_async(reason="store_failed"))
+
     def _write_batch(self, batch: list[_Pending]) -> list[StoreResult]:
-        results = []
+        """The batch in one transaction; if one of its pages cannot be stored, again with
+        each page in a savepoint of its own (which costs every page about a sixth more
+        when done always), so that page is rolled back alone and the rest commits."""
+        # Given back to the recorder if nothing commits; the pages' own requests are done
+        # only with the pages, and stay pending for a resume if the batch is lost.
+        pending, done = self.frontier.take()
+        stored = [url for p in batch for url in p.item.request_urls]
+        try:
+            return self._write_transaction(batch, pending, done + stored, isolated=False)
+        except Exception as exc:
+            if is_database_failure(exc):
+                self.frontier.restore(pending, done)
+                raise
+            self._sources = SourceCache()  # ids created in the rolled-back transaction are gone
+            log.warning("a page of a batch of %d could not be stored: writing them one by one",
+                        len(batch))
+        try:
+            return self._write_transaction(batch, pending, done + stored, isolated=True)
+        except Exception:
+            self.frontier.restore(pending, done)
+            raise
+
+    def _write_transaction(self, batch: list[_Pending], pending: list[Any], done: list[str],
+                           *, isolated: bool) -> list[StoreResult]:
+        write = self._write_isolated if isolated else self._write_one
         with self.sessions.begin() as session:
-            self.frontier.write(session, self.session_id,
-                                [url for p in batch for url in p.item.request_urls])
-            for pending in batch:
-                results.append(self._write_one(session, pending.item))
-        return results
+            write_taken(session, self.session_id, pending, done)
+            return [write(session, p.item) for p in batch]
+
+    def _write_isolated(self, session: Any, item: PageItem) -> StoreResult:
+        """One page in its own savepoint: a page that cannot be stored is rolled back
+        alone and recorded as an error. Errors of the database itself still fail the
+        whole batch."""
+        known = len(self._sources)
+        try:
+            with session.begin_nested():
+                return self._write_one(session, item)
+        except Exception as exc:
+            if is_database_failure(exc):
+                raise
+            self._sources.forget_since(known)
+            reason = _reason(exc)
+            log.error("could not store %s, recorded as an error: %s", item.url, reason,
+                      exc_info=log.isEnabledFor(logging.DEBUG))
+            self._record_store_error(session, item)
+            return StoreResult("error", None, error=reason)
+
+    def _record_store_error(self, session: Any, item: PageItem) -> None:
+        known = len(self._sources)
+        try:
+            page_url = canonical_url(item.final_url)
+        except ValueError:
+            page_url = item.final_url
+        fetch = FetchRecord(page_url=page_url, url=item.url, final_url=item.final_url,
+                            status=item.status, headers={}, body=None,
+                            fetched_at=item.fetched_at, source=item.source,
+                            discovered_via=item.discovered_via)
+        try:
+            with session.begin_nested():
+                record_store_error(session, fetch, run_id=self.run_id,
+                                   source_id=self._sources.id_for(session, item.source))
+        except Exception as exc:
+            if is_database_failure(exc):
+                raise
+            self._sources.forget_since(known)
+            log.error("could not record the store error of %s either: %s", item.url, exc)
 
     def _write_one(self, session: Any, item: PageItem) -> StoreResult:
         analysis = item.analysis
@@ -311,9 +429,15 @@ class ArchivePipeline:
     def _count(self, item: PageItem, result: StoreResult) -> None:
         inc = self.stats.inc_value
         inc("silkroad/pages_fetched")
-        inc(f"silkroad/pages_{result.page_state}")
         per_source = f"silkroad/source/{item.source}"
         inc(f"{per_source}/fetched")
+        if result.error is not None:
+            inc("silkroad/store_errors")
+            inc(f"{per_source}/store_errors")
+            if len(self._store_failures) < STORE_FAILURES_KEPT:
+                self._store_failures.append({"url": item.url, "reason": result.error})
+            return
+        inc(f"silkroad/pages_{result.page_state}")
         if result.article_state == "new":
             inc("silkroad/articles_archived")
             inc(f"{per_source}/archived")
@@ -338,9 +462,21 @@ class ArchivePipeline:
             inc(f"{per_source}/no_article")
 
 
-def run_outcome(close_reason: str, store_errors: int) -> str:
-    """How a crawl ended, from Scrapy's close reason."""
-    if store_errors:
+def _reason(exc: Exception) -> str:
+    """One short line: the driver's error rather than SQLAlchemy's statement and parameters."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).splitlines() or [""]
+    return f"{type(cause).__name__}: {lines[0]}"[:300]
+
+
+def run_outcome(close_reason: str, batch_failures: int) -> str:
+    """How a crawl ended, from Scrapy's close reason.
+
+    A batch that could not be written lost pages that the next crawl must resume, so
+    it fails the run; a page that could not be stored alone was recorded as an error
+    and does not (else its session would be resumed, and fail, for ever).
+    """
+    if batch_failures:
         return "failed"
     if close_reason == "finished" or close_reason.startswith("closespider_"):
         return "ok"
