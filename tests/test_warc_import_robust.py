@@ -16,9 +16,14 @@ from pathlib import Path
 
 import brotli
 import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 from warcio.warcwriter import WARCWriter
 
+from crawler import warc_import
 from crawler.settings import DOWNLOAD_MAXSIZE
+from storage.archive import FetchRecord, record_fetch
+from storage.engine import session_factory
 from storage.snapshot_body import unpack_body
 from tests.conftest import FIXTURES, REPO, run_cli
 
@@ -196,3 +201,29 @@ def test_a_file_that_is_not_a_warc_is_refused_before_anything_is_written(tmp_pat
     assert result.returncode == 2, result.stderr
     assert "not a readable WARC file" in result.stderr and "Traceback" not in result.stderr
     assert not db.exists()
+
+
+def test_a_record_whose_storage_fails_after_writing_leaves_no_trace(
+        tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its savepoint is rolled back: none of its rows, every row of its batch-mates."""
+    def failing_record_fetch(session: Session, fetch: FetchRecord, *args, **kwargs):  # type: ignore[no-untyped-def]
+        result = record_fetch(session, fetch, *args, **kwargs)
+        if fetch.url.endswith("/story-2"):
+            session.flush()
+            raise RuntimeError("disk says no")
+        return result
+
+    monkeypatch.setattr(warc_import, "record_fetch", failing_record_fetch)
+    warc = tmp_path / "five.warc.gz"
+    offsets = write_warc(warc, [(f"{HOST}/story-{n}", http_block(page(n)), None) for n in range(5)])
+    problems: list[warc_import.Problem] = []
+
+    counts = warc_import.import_warcs(session_factory(engine), [warc], on_problem=problems.append)
+
+    assert (counts["imported"], counts["skipped"]) == (4, 1)
+    assert [(p.offset, p.url) for p in problems] == [(offsets[2], f"{HOST}/story-2")]
+    assert "disk says no" in problems[0].reason
+    with Session(engine) as session:
+        urls = set(session.scalars(text("SELECT url FROM pages")))
+        snapshots = session.scalar(text("SELECT count(*) FROM snapshots"))
+    assert urls == {f"{HOST}/story-{n}" for n in (0, 1, 3, 4)} and snapshots == 4
