@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from sqlalchemy.orm import Session
 
-from crawler.cli.common import console, db_option, open_archive
+from crawler.cli.common import console, db_option, err_console, open_archive
 from crawler.cli.export_cmd import require_known_source
 from crawler.errors import UsageError
 from crawler.reprocess import reprocess as reprocess_archive
-from crawler.warc_import import import_warcs
+from crawler.warc_import import check_readable, import_warcs
 from storage.engine import session_factory
 from storage.records import parse_day
 
@@ -33,6 +34,8 @@ def import_warc(files: tuple[Path, ...], source: str | None, db: str | None) -> 
 
     Every HTML response goes through the same extract, topic filter and dedup
     steps as a crawled page; the raw responses are kept as snapshots.
+    A record that is malformed or over the size cap is skipped and named on
+    stderr, the others are imported, and the exit status is 1.
 
     \b
     Example:
@@ -41,17 +44,28 @@ def import_warc(files: tuple[Path, ...], source: str | None, db: str | None) -> 
     missing = [str(path) for path in files if not path.is_file()]
     if missing:
         raise UsageError(f"WARC file not found: {', '.join(missing)}")
+    for path in files:
+        check_readable(path)
     engine = open_archive(db)
     with _progress() as progress:
         task = progress.add_task("importing", total=None)
         counts = import_warcs(session_factory(engine), list(files), source=source,
-                              on_record=lambda: progress.advance(task))
+                              on_record=lambda: progress.advance(task),
+                              on_problem=lambda problem: err_console.print(
+                                  str(problem), markup=False, soft_wrap=True))
     engine.dispose()
     console.print(
         f"Imported {counts['responses']} HTML response(s): {counts['archived']} new article(s), "
         f"{counts['duplicates']} duplicate(s), {counts['off_topic']} off-topic, "
         f"{counts['no_article']} without article."
     )
+    failed = counts["skipped"] + counts["stopped"]
+    if failed:
+        err_console.print(
+            f"{counts['imported']} record(s) imported, {counts['skipped']} skipped"
+            + (f", {counts['stopped']} file(s) unreadable past the offset named above."
+               if counts["stopped"] else "."), markup=False, soft_wrap=True)
+        sys.exit(1)
 
 
 @click.command("reprocess")
