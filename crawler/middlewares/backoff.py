@@ -8,6 +8,12 @@ response's ``Retry-After`` says (seconds or an HTTP date), else
 ``SILKROAD_RETRY_BACKOFF`` seconds doubled at each attempt. A server that asks
 for longer than ``SILKROAD_RETRY_BACKOFF_MAX`` is not retried in this crawl; the
 next crawl asks again. The wait does not hold a download slot, only the request.
+
+The retry request comes from Scrapy's public ``get_retry_request`` (with the
+per-request ``max_retry_times``, ``priority_adjust`` and ``give_up_log_level``
+meta keys RetryMiddleware honours), not from the private
+``RetryMiddleware._retry``. ``scrapy.utils.asyncio.sleep`` is new in Scrapy
+2.18, hence the floor in pyproject.toml.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scrapy import Request
-from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.retry import RetryMiddleware, get_retry_request
 from scrapy.http import Response
 from scrapy.utils.asyncio import sleep
 from scrapy.utils.response import response_status_message
@@ -53,6 +59,9 @@ class BackoffRetryMiddleware(RetryMiddleware):
         super().__init__(settings)
         self.base_delay = settings.getfloat("SILKROAD_RETRY_BACKOFF", 1.0)
         self.max_delay = settings.getfloat("SILKROAD_RETRY_BACKOFF_MAX", 60.0)
+        self.retry_times = settings.getint("RETRY_TIMES")
+        self.retry_priority_adjust = settings.getint("RETRY_PRIORITY_ADJUST")
+        self.retry_give_up_log_level = settings.get("RETRY_GIVE_UP_LOG_LEVEL")
 
     async def process_response(  # type: ignore[override]
         self, request: Request, response: Response
@@ -64,7 +73,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
             self.crawler.stats.inc_value("silkroad/retry_after_too_long")
             log.info("not retrying %s in this crawl: Retry-After %.0f s", request.url, asked)
             return response
-        retry = self._retry(request, response_status_message(response.status))
+        retry = self._retry_request(request, response_status_message(response.status))
         if retry is None:
             return response
         await self._wait(retry, asked)
@@ -77,10 +86,22 @@ class BackoffRetryMiddleware(RetryMiddleware):
             "dont_retry", False
         ):
             return None
-        retry = self._retry(request, exception)
+        retry = self._retry_request(request, exception)
         if retry is not None:
             await self._wait(retry, None)
         return retry
+
+    def _retry_request(self, request: Request, reason: str | Exception) -> Request | None:
+        """The request again, counted in the ``retry/*`` stats; None once retries run out."""
+        meta = request.meta
+        return get_retry_request(
+            request,
+            spider=self.crawler.spider,
+            reason=reason,
+            max_retry_times=meta.get("max_retry_times", self.retry_times),
+            priority_adjust=meta.get("priority_adjust", self.retry_priority_adjust),
+            give_up_log_level=meta.get("give_up_log_level", self.retry_give_up_log_level),
+        )
 
     async def _wait(self, retry: Request, asked: float | None) -> None:
         delay = asked if asked is not None else backoff_seconds(

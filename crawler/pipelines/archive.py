@@ -317,12 +317,32 @@ class ArchivePipeline:
         While the scraper slot is full Scrapy sends no request, and once it has room
         only a finished download or that heartbeat makes it look again
         (scrapy/scrapy#6206); stored pages free room without either, so say so.
-        A no-op if Scrapy's engine is built differently.
+
+        Scrapy (2.18-2.19) has no public call for this: it uses the private
+        ``ExecutionEngine._slot.nextcall.schedule()``, which
+        tests/test_scrapy_private_apis.py checks against the installed Scrapy. If a
+        Scrapy release drops it, the crawl still works, only slower (the engine then
+        waits for its heartbeat): warn once per crawl rather than slow down silently.
         """
-        slot = getattr(self.crawler.engine, "_slot", None)
-        nextcall = getattr(slot, "nextcall", None)
-        if nextcall is not None:
-            nextcall.schedule()
+        engine = self.crawler.engine
+        if engine is None:
+            return
+        slot = getattr(engine, "_slot", None)
+        schedule = getattr(getattr(slot, "nextcall", None), "schedule", None)
+        if callable(schedule):
+            schedule()
+            return
+        # A None slot is an engine between spiders (closing): nothing to wake, all is well.
+        if (slot is not None or not hasattr(engine, "_slot")) and not getattr(
+                self, "_wake_engine_warned", False):
+            from scrapy import __version__ as scrapy_version
+
+            self._wake_engine_warned = True
+            log.warning(
+                "Scrapy %s has no ExecutionEngine._slot.nextcall.schedule() (a private API "
+                "crawler/pipelines/archive.py relies on): the engine now finds work only on "
+                "its 5 s heartbeat after a scraper-bound stall, so this crawl may run slower",
+                scrapy_version)
 
     def _batch_failed(self) -> None:
         """Whole batches failing in a row (disk full, database locked or broken): fetching
