@@ -88,13 +88,23 @@ def test_a_foreign_database_is_refused_and_left_alone(foreign: Path, command: li
     assert foreign.read_bytes()[18] == 1, "switched to WAL"
 
 
-@pytest.mark.parametrize("command", [["reprocess"], ["db", "upgrade"]],
-                         ids=["reprocess", "db upgrade"])
+WRITE_COMMANDS = {
+    "reprocess": ["reprocess"], "db upgrade": ["db", "upgrade"], "demo": ["demo"],
+    "crawl": ["crawl", "--seeds", "{seeds}"], "import-warc": ["import-warc", "{seeds}"],
+}
+
+
+@pytest.mark.parametrize("command", WRITE_COMMANDS.values(), ids=WRITE_COMMANDS)
 def test_write_commands_do_not_take_over_a_foreign_database(foreign: Path,
                                                             command: list[str]) -> None:
+    seeds = foreign.parent / "seeds.toml"
+    seeds.write_text('[[sources]]\nname = "A"\nurls = ["http://127.0.0.1:9/"]\n',
+                     encoding="utf-8")
     before = snapshot(foreign)
-    assert_one_line_error(invoke(*command, "--db", str(foreign)), "not a Silkroad archive")
+    args = [arg.format(seeds=seeds) for arg in command]
+    assert_one_line_error(invoke(*args, "--db", str(foreign)), "not a Silkroad archive")
     assert snapshot(foreign) == before
+    assert foreign.read_bytes()[18] == 1, "switched to WAL"
 
 
 def test_an_empty_file_is_not_an_archive_to_read(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from rich.console import Console
 from sqlalchemy import Engine
 
 from crawler.errors import DatabaseUrlError
-from storage.archive_file import check_archive, read_only_uri
+from storage.archive_file import ArchiveFile, check_archive, read_only_uri
 from storage.engine import make_engine, parse_db_url, resolve_db_url
 from storage.migrate import upgrade
 
@@ -60,6 +60,15 @@ def sqlite_file(url: str) -> Path | None:
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
     return Path(database).expanduser()
+
+
+def check_db_file(url: str, *, for_writing: bool) -> ArchiveFile | None:
+    """The existing file behind ``url`` looked at read-only and refused (one line)
+    when it is not ours to use; None when there is no file yet."""
+    path = sqlite_file(url)
+    if path is None or not path.exists():
+        return None
+    return check_archive(path, for_writing=for_writing)
 
 
 def open_archive(db: str | None, *, readonly: bool = False) -> Engine:

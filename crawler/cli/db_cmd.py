@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from crawler.cli.common import checked_db_url, console, db_option, sqlite_file
-from storage.archive_file import check_archive
+from crawler.cli.common import check_db_file, checked_db_url, console, db_option
 from storage.engine import make_engine, resolve_db_url
 from storage.migrate import current_revision, head_revision, upgrade
 
@@ -29,9 +28,7 @@ def db_upgrade(db: str | None) -> None:
     Example:
       silkroad db upgrade --db sqlite:///archive.sqlite
     """
-    path = sqlite_file(checked_db_url(db))
-    if path is not None and path.exists():
-        check_archive(path, for_writing=True)
+    check_db_file(checked_db_url(db), for_writing=True)
     engine = make_engine(resolve_db_url(db))
     before = current_revision(engine)
     changed = upgrade(engine)
