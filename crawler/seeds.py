@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from crawler.errors import SeedsError
 from crawler.urls import host_key, is_http_url
@@ -116,6 +117,11 @@ def _parse_source(path: Path, index: int, table: Any) -> Source | None:
         allowed = sorted({host_key(u) for u in urls + feeds + sitemaps})
     elif not isinstance(allowed, list) or not all(isinstance(d, str) and d for d in allowed):
         raise SeedsError(f"{where}: `allowed_domains` must be a list of host names")
+    else:
+        for domain in allowed:
+            problem = _domain_problem(domain)
+            if problem:
+                raise SeedsError(f"{where}: `allowed_domains` has {domain!r}: {problem}")
     language = table.get("language")
     if language is not None and not isinstance(language, str):
         raise SeedsError(f"{where}: `language` must be a string such as \"en\"")
@@ -138,4 +144,27 @@ def _url_list(where: str, table: dict[str, Any], key: str) -> tuple[str, ...]:
     for url in value:
         if not isinstance(url, str) or not is_http_url(url):
             raise SeedsError(f"{where}: `{key}` has a value that is not an http(s) URL: {url!r}")
+        problem = _port_problem(url.strip())
+        if problem:
+            raise SeedsError(f"{where}: `{key}` has a URL with {problem}: {url!r}")
     return tuple(value)
+
+
+def _port_problem(url: str) -> str | None:
+    """Why the URL's port is unusable, or None. urllib accepts ``host:abc`` until
+    ``.port`` is read, which the crawl does only once it has started."""
+    try:
+        port = urlsplit(url).port
+    except ValueError:
+        port = 0
+    return "a bad port (want 1-65535)" if port == 0 else None
+
+
+def _domain_problem(domain: str) -> str | None:
+    """Why an ``allowed_domains`` entry can never match a URL's host, or None."""
+    parts = urlsplit("http://" + domain.strip())
+    if parts.path or parts.query or parts.fragment or "@" in parts.netloc:
+        return "want a host name or host:port, not a URL"
+    if not parts.hostname:
+        return "no host name"
+    return _port_problem("http://" + domain.strip())

@@ -10,6 +10,7 @@ a read lock and deadlock on the upgrade to a write lock.
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -50,10 +51,19 @@ def parse_db_url(url: str) -> URL:
     return parsed
 
 
-def make_engine(url: str, *, readonly: bool = False) -> Engine:
-    """Create the engine once per process; pass it (or its sessions) down explicitly."""
+def make_engine(url: str, *, readonly: bool = False, uri: str | None = None) -> Engine:
+    """Create the engine once per process; pass it (or its sessions) down explicitly.
+
+    ``uri`` (an SQLite ``file:`` URI such as ``storage.archive_file.read_only_uri``)
+    opens that instead of the URL's file, which still names the engine's database.
+    """
     parsed = parse_db_url(url)
-    engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    timeout = BUSY_TIMEOUT_MS / 1000
+    if uri is None:
+        engine = create_engine(parsed, connect_args={"timeout": timeout})
+    else:
+        engine = create_engine(parsed, creator=lambda: sqlite3.connect(
+            uri, uri=True, timeout=timeout, check_same_thread=False))
     begin_sql = "BEGIN" if readonly else "BEGIN IMMEDIATE"
 
     @event.listens_for(engine, "connect")
@@ -63,7 +73,9 @@ def make_engine(url: str, *, readonly: bool = False) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys = ON")
-        if not readonly:
+        if readonly:
+            cursor.execute("PRAGMA query_only = ON")
+        else:
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from alembic.util.exc import CommandError
+from sqlalchemy import Engine, inspect
+from sqlalchemy.exc import DatabaseError
 
 import migrations
+from crawler.errors import DatabaseUrlError
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +31,32 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return config
 
 
+@lru_cache(maxsize=1)
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
 def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return _scripts().get_current_head()
+
+
+def is_known_revision(revision: str) -> bool:
+    """False for a revision of a newer Silkroad (or of another application)."""
+    try:
+        return _scripts().get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def _has_tables(engine: Engine) -> bool:
+    """Someone else's tables: a database we did not start, not ours to migrate."""
+    with engine.connect() as conn:
+        return bool(inspect(conn).get_table_names())
 
 
 def upgrade(engine: Engine, revision: str = "head") -> bool:
@@ -43,8 +66,19 @@ def upgrade(engine: Engine, revision: str = "head") -> bool:
     archive; the upgrade itself runs in one IMMEDIATE transaction so two
     processes starting on a fresh file do not both create the tables.
     """
-    if revision == "head" and current_revision(engine) == head_revision():
+    try:
+        current = current_revision(engine)
+        if current is None and _has_tables(engine):
+            raise DatabaseUrlError(f"not a Silkroad archive: {engine.url.database}")
+    except DatabaseError as exc:
+        raise DatabaseUrlError(
+            f"not a usable SQLite database: {engine.url.database} ({exc.orig})") from None
+    if revision == "head" and current == head_revision():
         return False
+    if current is not None and not is_known_revision(current):
+        raise DatabaseUrlError(
+            f"{engine.url.database} has schema revision {current!r}, newer than this silkroad "
+            f"knows ({head_revision()}): upgrade silkroad to use it")
     config = alembic_config(engine)
     with engine.begin() as conn:
         config.attributes["connection"] = conn

@@ -174,3 +174,41 @@ def test_chinese_search_in_a_real_browser(server: Server, tmp_path: Path) -> Non
     dom = render(f"{server.base}/articles?_search={quote('中亚')}", tmp_path / "profile")
     assert BY_KEY["cku-rail"].title in dom and BY_KEY["summit"].title in dom
     assert BY_KEY["aiib"].title not in dom
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root and setpriv to drop CAP_DAC_OVERRIDE")
+def test_an_archive_on_read_only_storage_is_served(tmp_path: Path) -> None:
+    """Root without the capabilities that ignore permissions sees the archive and its
+    folder read-only, as any user of read-only media does: Datasette's mode=ro
+    would need to create the -shm, so browse serves it immutable."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="silkroad-ro-browse-"))
+    db_file = folder / "silkroad.sqlite"
+    engine = make_engine(f"sqlite:///{db_file}")
+    upgrade(engine)
+    with Session(engine) as session:
+        store(session)
+    engine.dispose()
+    db_file.chmod(0o444)
+    folder.chmod(0o555)
+    digest, port = file_digest(db_file), free_port()
+    process = subprocess.Popen(
+        ["setpriv", "--bounding-set=-dac_override,-dac_read_search", sys.executable,
+         "-m", "crawler", "browse", "--db", str(db_file), "--port", str(port)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO)},
+    )
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}/-/versions.json", process)
+        rows = get_json(f"http://127.0.0.1:{port}/silkroad/articles.json?_shape=array&_col=title")
+        assert {row["title"] for row in rows} == {doc.title for doc in DOCS}  # type: ignore[union-attr]
+        assert file_digest(db_file) == digest
+        assert [p.name for p in folder.iterdir()] == ["silkroad.sqlite"]
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        folder.chmod(0o755)
+        shutil.rmtree(folder)

@@ -3,7 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from crawler.cli.main import cli
 from crawler.errors import SeedsError
 from crawler.seeds import load_seeds
 
@@ -62,3 +64,49 @@ def test_bad_seeds_give_one_line_errors(tmp_path: Path, text: str, message: str)
 def test_missing_seeds_file(tmp_path: Path) -> None:
     with pytest.raises(SeedsError, match="seeds file not found"):
         load_seeds(tmp_path / "nope.toml")
+
+
+BAD_PORTS = ["http://127.0.0.1:181020/", "http://127.0.0.1:abc/", "http://127.0.0.1:-1/",
+             "http://host:1:2/", "http://127.0.0.1:0/"]
+
+
+@pytest.mark.parametrize("key", ["urls", "feeds", "sitemaps"])
+@pytest.mark.parametrize("url", BAD_PORTS)
+def test_a_bad_port_is_a_one_line_error_naming_source_and_url(tmp_path: Path, key: str,
+                                                               url: str) -> None:
+    text = f"[[sources]]\nname = 'Port Wire'\nurls = ['http://127.0.0.1:8080/']\n{key} = ['{url}']"
+    if key == "urls":
+        text = f"[[sources]]\nname = 'Port Wire'\nurls = ['{url}']"
+    with pytest.raises(SeedsError) as info:
+        load_seeds(write(tmp_path, text))
+    message = str(info.value)
+    assert "'Port Wire'" in message and f"`{key}`" in message and repr(url) in message
+    assert "bad port" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("domain", ["127.0.0.1:181020", "host:abc", "host:-1", "host:1:2",
+                                    "http://host/", "host/path", ":8080"])
+def test_a_bad_allowed_domain_is_a_one_line_error(tmp_path: Path, domain: str) -> None:
+    text = (f"[[sources]]\nname = 'A'\nurls = ['http://host/']\n"
+            f"allowed_domains = ['host', '{domain}']")
+    with pytest.raises(SeedsError) as info:
+        load_seeds(write(tmp_path, text))
+    assert "`allowed_domains`" in str(info.value) and repr(domain) in str(info.value)
+
+
+def test_good_ports_and_domains_still_load(tmp_path: Path) -> None:
+    seeds = load_seeds(write(tmp_path, (
+        "[[sources]]\nname = 'A'\nurls = ['http://127.0.0.1:65535/', 'https://[::1]:8443/x']\n"
+        "allowed_domains = ['127.0.0.1:65535', '[::1]:8443', 'Example.org']")))
+    assert seeds.sources[0].allowed_domains == ("127.0.0.1:65535", "[::1]:8443", "example.org")
+
+
+@pytest.mark.parametrize("url", BAD_PORTS[:4])
+def test_crawl_with_a_bad_port_exits_2_in_one_line(tmp_path: Path, url: str) -> None:
+    seeds = write(tmp_path, f"[[sources]]\nname = 'Port Wire'\nurls = ['{url}']")
+    result = CliRunner().invoke(cli, ["crawl", "--seeds", str(seeds),
+                                      "--db", f"sqlite:///{tmp_path / 'a.sqlite'}"])
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert result.stderr.strip().startswith("Error:") and url in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "a.sqlite").exists()

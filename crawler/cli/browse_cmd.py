@@ -12,6 +12,7 @@ import click
 
 from crawler.cli.common import db_option, open_archive
 from crawler.errors import UsageError
+from storage.archive_file import on_read_only_storage
 from storage.engine import parse_db_url, resolve_db_url
 
 DEFAULT_PORT = 8001
@@ -46,11 +47,13 @@ def datasette_metadata(database_name: str) -> dict[str, Any]:
 
 
 def datasette_args(path: Path, metadata_file: Path, host: str, port: int,
-                   open_browser: bool) -> list[str]:
-    # Mutable mode, not --immutable: Datasette then reads with mode=ro, which
-    # sees the write-ahead log and a crawl writing at the same time; immutable=1
-    # would ignore the WAL and trust the file never to change.
-    args = ["serve", str(path), "--metadata", str(metadata_file),
+                   open_browser: bool, immutable: bool = False) -> list[str]:
+    # Mutable mode where we can: Datasette then reads with mode=ro, which sees the
+    # write-ahead log and a crawl writing at the same time; immutable=1 ignores the
+    # WAL, but is the only way to read a WAL archive on read-only storage (mode=ro
+    # must create the -shm there).
+    database = ["-i", str(path)] if immutable else [str(path)]
+    args = ["serve", *database, "--metadata", str(metadata_file),
             "--host", host, "--port", str(port)]
     for name, value in DATASETTE_SETTINGS.items():
         args += ["--setting", name, value]
@@ -85,7 +88,8 @@ def browse(port: int, host: str, open_browser: bool, db: str | None) -> None:
     from storage import datasette_plugin
 
     path = archive_path(db)
-    open_archive(db).dispose()  # migrate (the index must exist) before serving read-only
+    # Checked (ours, not newer) and migrated where writable: the index must exist.
+    open_archive(db, readonly=True).dispose()
     if not pm.is_registered(datasette_plugin):
         pm.register(datasette_plugin, name=datasette_plugin.PLUGIN_NAME)
     with tempfile.TemporaryDirectory(prefix="silkroad-browse-") as tmp:
@@ -94,8 +98,9 @@ def browse(port: int, host: str, open_browser: bool, db: str | None) -> None:
                                  encoding="utf-8")
         click.echo(f"Serving {path} read-only at http://{host}:{port}/{tilde_encode(path.stem)} "
                    "(Ctrl-C to stop)", err=True)
-        datasette_cli.cli.main(datasette_args(path, metadata_file, host, port, open_browser),
-                               prog_name="silkroad browse", standalone_mode=False)
+        args = datasette_args(path, metadata_file, host, port, open_browser,
+                              immutable=on_read_only_storage(path))
+        datasette_cli.cli.main(args, prog_name="silkroad browse", standalone_mode=False)
 
 
 def register(cli: click.Group) -> None:

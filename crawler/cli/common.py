@@ -12,6 +12,7 @@ from rich.console import Console
 from sqlalchemy import Engine
 
 from crawler.errors import DatabaseUrlError
+from storage.archive_file import ArchiveFile, check_archive, read_only_uri
 from storage.engine import make_engine, parse_db_url, resolve_db_url
 from storage.migrate import upgrade
 
@@ -61,8 +62,25 @@ def sqlite_file(url: str) -> Path | None:
     return Path(database).expanduser()
 
 
+def check_db_file(url: str, *, for_writing: bool) -> ArchiveFile | None:
+    """The existing file behind ``url`` looked at read-only and refused (one line)
+    when it is not ours to use; None when there is no file yet."""
+    path = sqlite_file(url)
+    if path is None or not path.exists():
+        return None
+    return check_archive(path, for_writing=for_writing)
+
+
 def open_archive(db: str | None, *, readonly: bool = False) -> Engine:
     """Engine for the archive, migrated to the newest schema first.
+
+    Whatever the file, it is looked at read-only first (``check_archive``):
+    a file that is not SQLite, not ours, or from a newer Silkroad is a one-line
+    error and stays as it was. A read command never migrates a file that is
+    not a Silkroad archive, never switches it to WAL, and on read-only storage
+    reads with ``immutable=1``; an older archive of ours is upgraded where it
+    can be written (it is ours, and the upgrade keeps every row), else refused
+    with the command that upgrades it.
 
     A read-only command on a path where no archive exists yet reads an empty
     archive in memory: it answers (nothing found) without creating a file,
@@ -81,16 +99,31 @@ def close_archives() -> None:
 
 
 def _open(url: str, readonly: bool) -> Engine:
+    path = sqlite_file(url)
+    if path is None or not path.exists():
+        if readonly and path is not None:
+            empty = make_engine("sqlite://")
+            upgrade(empty)
+            return empty
+        engine = make_engine(url)
+        upgrade(engine)
+        if not readonly:
+            return engine
+        engine.dispose()
+        return make_engine(url, readonly=True)
+    found = check_archive(path, for_writing=not readonly)
     if not readonly:
         engine = make_engine(url)
         upgrade(engine)
         return engine
-    path = sqlite_file(url)
-    if path is not None and not path.exists():
-        empty = make_engine("sqlite://")
-        upgrade(empty)
-        return empty
-    writer = make_engine(url)
-    upgrade(writer)
-    writer.dispose()
+    if found.read_only_storage:
+        if not found.is_current:
+            raise DatabaseUrlError(
+                f"{path} is at an older schema ({found.revision}) on read-only storage: "
+                "run `silkroad db upgrade` on a writable copy")
+        return make_engine(url, readonly=True, uri=read_only_uri(path, immutable=True))
+    if not found.is_current:
+        writer = make_engine(url)
+        upgrade(writer)
+        writer.dispose()
     return make_engine(url, readonly=True)

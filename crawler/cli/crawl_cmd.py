@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from crawler.cli.common import console, db_option
+from crawler.cli.common import check_db_file, console, db_option
 from crawler.cli.progress import CrawlProgress, print_summary
 from crawler.crawl_runner import CrawlReport, crawl_settings, run_crawl
 from crawler.errors import UsageError
@@ -82,6 +82,7 @@ def crawl(seeds: str | None, db: str | None, max_pages: int | None, depth: int |
       silkroad crawl -s DOWNLOAD_DELAY=2 -s CONCURRENT_REQUESTS_PER_DOMAIN=1
     """
     db_url = resolve_db_url(db)
+    check_db_file(db_url, for_writing=True)
     scrapy_settings = crawl_settings(
         seeds_file=seeds or str(default_seeds_path()), db_url=db_url, max_pages=max_pages,
         depth=depth,

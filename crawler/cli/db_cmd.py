@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from crawler.cli.common import console, db_option
+from crawler.cli.common import check_db_file, checked_db_url, console, db_option
 from storage.engine import make_engine, resolve_db_url
 from storage.migrate import current_revision, head_revision, upgrade
 
@@ -28,6 +28,7 @@ def db_upgrade(db: str | None) -> None:
     Example:
       silkroad db upgrade --db sqlite:///archive.sqlite
     """
+    check_db_file(checked_db_url(db), for_writing=True)
     engine = make_engine(resolve_db_url(db))
     before = current_revision(engine)
     changed = upgrade(engine)

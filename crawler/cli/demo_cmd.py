@@ -12,7 +12,7 @@ import click
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from crawler.cli.common import console, db_option
+from crawler.cli.common import check_db_file, console, db_option
 from crawler.cli.crawl_cmd import crawl_and_report
 from crawler.crawl_runner import crawl_settings
 from crawler.loopback_web import LoopbackWeb, demo_web_dir
@@ -52,6 +52,7 @@ def demo(db: str | None) -> None:
       silkroad search 中亚 --db sqlite:///demo.sqlite
     """
     db_url = resolve_db_url(db)
+    check_db_file(db_url, for_writing=True)
     web_dir = demo_web_dir()
     expected = tomllib.loads((web_dir / "EXPECTED.toml").read_text(encoding="utf-8"))
     with start_demo_web(web_dir) as web, \

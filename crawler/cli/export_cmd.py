@@ -5,17 +5,22 @@ from __future__ import annotations
 import csv
 import json
 import re
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crawler.cli.common import console, db_option, err_console, open_archive
+from crawler.cli.common import (
+    checked_db_url,
+    console,
+    db_option,
+    err_console,
+    open_archive,
+    sqlite_file,
+)
+from crawler.cli.safe_output import STDOUT, output_stream, output_target
 from crawler.errors import UsageError
 from storage.models import Source
 from storage.records import RECORD_FIELDS, ArticleFilter, iter_records, parse_day
@@ -84,46 +89,18 @@ def csv_cell(value: Any) -> Any:
     return csv_safe(value)
 
 
-def output_target(path: str | None) -> Path | None:
-    """Where to write (None: stdout), checked before anything is opened."""
-    if path in (None, "-"):
-        return None
-    target = Path(path)  # type: ignore[arg-type]
-    if not target.parent.is_dir():
-        raise UsageError(f"folder {target.parent} does not exist")
-    if target.is_dir():
-        raise UsageError(f"{target} is a folder: give a file name")
-    return target
-
-
-@contextmanager
-def output_stream(path: str | None, mode: str = "w") -> Iterator[IO[Any]]:
-    """stdout, or a file written beside its final name and renamed when complete;
-    a failed export leaves neither."""
-    target = output_target(path)
-    if target is None:
-        yield sys.stdout
-        return
-    partial = target.with_name(target.name + ".part")
-    text_options: dict[str, Any] = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
-    try:
-        with partial.open(mode, **text_options) as handle:
-            yield handle
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    partial.replace(target)
-
-
 @click.command("export")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "warc"]), default="jsonl",
               show_default=True,
               help="jsonl/csv: one record per article; warc: every stored response and "
                    "revisit as WARC 1.1 (needs --output, filters do not apply).")
-@click.option("--output", "-o", metavar="PATH", help="Write here instead of stdout.")
+@click.option("--output", "-o", metavar="PATH",
+              help="Write this file (whole or not at all) instead of stdout; - is stdout. "
+                   "Never the archive itself, a device or a pipe.")
+@click.option("--force", is_flag=True, help="Replace --output if it already exists.")
 @filter_options
 @db_option
-def export(fmt: str, output: str | None, lang: str | None, country: str | None,
+def export(fmt: str, output: str | None, force: bool, lang: str | None, country: str | None,
            theme: str | None, source: str | None, since: str | None, until: str | None,
            db: str | None) -> None:
     """Export articles (all, or those matching the filters), streamed in constant memory.
@@ -136,6 +113,8 @@ def export(fmt: str, output: str | None, lang: str | None, country: str | None,
       silkroad export --format jsonl --output archive.jsonl
       silkroad export --format csv --country KZ --since 2025-01-01 > kz.csv
       silkroad export --format warc --output archive.warc.gz
+      silkroad export -o - | gzip > archive.jsonl.gz
+      silkroad export --output archive.jsonl --force   # replace last week's export
     """
     if fmt == "warc":
         given = [name for name, value in (("--lang", lang), ("--country", country),
@@ -144,16 +123,16 @@ def export(fmt: str, output: str | None, lang: str | None, country: str | None,
         if given:
             raise UsageError(f"--format warc exports everything: {', '.join(given)} "
                              "cannot apply")
-        export_warc(db, output)
+        export_warc(db, output, force)
         return
     filters = make_filter(lang, country, theme, source, since, until)
-    output_target(output)
+    target = _checked_output(db, output, force)
     engine = open_archive(db, readonly=True)
     count = 0
     try:
         with Session(engine) as session:
             require_known_source(session, source)
-            with output_stream(output) as stream:
+            with output_stream(target) as stream:
                 if fmt == "jsonl":
                     for record in iter_records(session, filters):
                         stream.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -166,19 +145,24 @@ def export(fmt: str, output: str | None, lang: str | None, country: str | None,
                         count += 1
     finally:
         engine.dispose()
-    if output not in (None, "-"):
+    if target is not None:
         console.print(f"Exported {count} article(s) to {output}.")
     else:
         err_console.print(f"Exported {count} article(s).", style="dim")
 
 
-def export_warc(db: str | None, output: str | None) -> None:
-    target = output_target(output)
-    if target is None:
+def _checked_output(db: str | None, output: str | None, force: bool) -> Path | None:
+    return output_target(output, archive=sqlite_file(checked_db_url(db)), force=force)
+
+
+def export_warc(db: str | None, output: str | None, force: bool) -> None:
+    if output in (None, STDOUT):
         raise UsageError("--format warc writes a binary file: give --output FILE.warc.gz")
+    target = _checked_output(db, output, force)
+    assert target is not None
     engine = open_archive(db, readonly=True)
     try:
-        with Session(engine) as session, output_stream(output, "wb") as stream:
+        with Session(engine) as session, output_stream(target, "wb") as stream:
             counts = write_warc(session, stream, filename=target.name)
     finally:
         engine.dispose()

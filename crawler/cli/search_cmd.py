@@ -22,6 +22,7 @@ from storage.snippets import Snippet
 from storage.stats import ArchiveStats, archive_stats
 
 HIT_STYLE = "bold yellow"
+SQLITE_MAX_INT = 2**63 - 1  # larger ids cannot be bound to a query: OverflowError
 
 
 def _format_option(choices: list[str]) -> Any:
@@ -170,7 +171,7 @@ def _detail_table(detail: ArticleDetail) -> None:
 
 
 @click.command("show")
-@click.argument("article_id", metavar="ID", type=int)
+@click.argument("article_id", metavar="ID", type=click.IntRange(1, SQLITE_MAX_INT))
 @_format_option(["table", "json"])
 @db_option
 def show(article_id: int, fmt: str, db: str | None) -> None:
