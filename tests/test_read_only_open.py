@@ -5,6 +5,7 @@ as it was, not switched to WAL and without -wal/-shm beside it."""
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import sqlite3
@@ -18,6 +19,8 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
 
 from crawler.cli.main import cli
 from storage.archive import ArticleRecord, FetchRecord, record_fetch
@@ -90,7 +93,7 @@ def test_a_foreign_database_is_refused_and_left_alone(foreign: Path, command: li
 
 WRITE_COMMANDS = {
     "reprocess": ["reprocess"], "db upgrade": ["db", "upgrade"], "demo": ["demo"],
-    "crawl": ["crawl", "--seeds", "{seeds}"], "import-warc": ["import-warc", "{seeds}"],
+    "crawl": ["crawl", "--seeds", "{seeds}"], "import-warc": ["import-warc", "{warc}"],
 }
 
 
@@ -100,8 +103,15 @@ def test_write_commands_do_not_take_over_a_foreign_database(foreign: Path,
     seeds = foreign.parent / "seeds.toml"
     seeds.write_text('[[sources]]\nname = "A"\nurls = ["http://127.0.0.1:9/"]\n',
                      encoding="utf-8")
+    warc = foreign.parent / "one.warc"
+    with warc.open("wb") as out:
+        writer = WARCWriter(out, gzip=False)
+        writer.write_record(writer.create_warc_record(
+            "http://127.0.0.1:9/", "response", payload=io.BytesIO(b"<p>x</p>"),
+            http_headers=StatusAndHeaders("200 OK", [("Content-Type", "text/html")],
+                                          protocol="HTTP/1.1")))
     before = snapshot(foreign)
-    args = [arg.format(seeds=seeds) for arg in command]
+    args = [arg.format(seeds=seeds, warc=warc) for arg in command]
     assert_one_line_error(invoke(*args, "--db", str(foreign)), "not a Silkroad archive")
     assert snapshot(foreign) == before
     assert foreign.read_bytes()[18] == 1, "switched to WAL"
