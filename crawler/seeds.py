@@ -142,11 +142,11 @@ def _url_list(where: str, table: dict[str, Any], key: str) -> tuple[str, ...]:
     if not isinstance(value, list):
         raise SeedsError(f"{where}: `{key}` must be a list of URLs")
     for url in value:
-        if not isinstance(url, str) or not is_http_url(url):
-            raise SeedsError(f"{where}: `{key}` has a value that is not an http(s) URL: {url!r}")
-        problem = _port_problem(url.strip())
+        problem = _port_problem(url.strip()) if isinstance(url, str) else None
         if problem:
             raise SeedsError(f"{where}: `{key}` has a URL with {problem}: {url!r}")
+        if not isinstance(url, str) or not is_http_url(url):
+            raise SeedsError(f"{where}: `{key}` has a value that is not an http(s) URL: {url!r}")
     return tuple(value)
 
 
