@@ -40,6 +40,7 @@ def url_host(url: str) -> tuple[str, str] | None:
     """(host, host_key) of an http(s) URL, or None for anything else."""
     try:
         parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 -- raises ValueError for a malformed or out-of-range port
     except ValueError:
         return None
     return _host_of(parts.scheme, parts.netloc)
