@@ -112,6 +112,10 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.robots_size.RobotsTxtSizeMiddleware": 580,
 }
 
+# Once the page budget is spent or SIGTERM came, nothing queued is fetched
+# (crawler/prompt_close.py).
+EXTENSIONS = {"crawler.prompt_close.PromptClose": 0}
+
 ITEM_PIPELINES = {
     "crawler.pipelines.analyse.AnalysePipeline": 100,
     "crawler.pipelines.archive.ArchivePipeline": 800,

@@ -28,8 +28,9 @@ from crawler.discovery import (
 )
 from crawler.items import PageItem
 from crawler.link_priority import link_priority
-from crawler.page_links import BoundedLinkExtractor, feed_hrefs
 from crawler.page_analysis import profile_settings, topic_profile
+from crawler.page_links import BoundedLinkExtractor
+from crawler.prompt_close import CrawlClosing
 from crawler.seeds import DEFAULT_SEEDS_FILE, SeedsFile, Source, load_seeds
 from crawler.signals import frontier_done
 from crawler.source_scope import SourceScope
@@ -244,9 +245,8 @@ class SeedsSpider(scrapy.Spider):
     def _follow_links(self, response: TextResponse, source: Source) -> Iterator[scrapy.Request]:
         profile = self.profile
         via = f"page:{response.url}"
-        hrefs, feeds_dropped = feed_hrefs(response, self.max_feed_entries)
-        links, links_dropped = self.link_extractor.page_links(response)
-        self._count_dropped("links_dropped", feeds_dropped + links_dropped, response.url)
+        links, hrefs, dropped = self.link_extractor.page_links(response)
+        self._count_dropped("links_dropped", dropped, response.url)
         for href in hrefs:
             url = response.urljoin(href)
             target = self.source_for(url, source.name)
@@ -328,6 +328,8 @@ class SeedsSpider(scrapy.Spider):
         request = getattr(failure, "request", None)
         url = getattr(request, "url", "?")
         source = request.cb_kwargs.get("source_name") if request is not None else None
+        if failure.check(CrawlClosing):
+            return  # still pending in the frontier: a resumed crawl fetches it
         # HttpError (4xx/5xx) is a subclass of IgnoreRequest: check it first.
         if failure.check(HttpError):
             kind = "http_errors"
