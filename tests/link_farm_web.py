@@ -83,7 +83,10 @@ class ReactorLagProbe:
 
     def _tick(self) -> None:
         now = time.monotonic()
-        self.worst = max(self.worst, now - self.last - self.INTERVAL)
+        stall = now - self.last - self.INTERVAL
+        if stall > 0.25:
+            log.warning("reactor stalled %.0f ms", stall * 1000)
+        self.worst = max(self.worst, stall)
         self.last = now
         Path(self.path).write_text(json.dumps({"worst_stall_s": self.worst}))
 

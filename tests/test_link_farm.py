@@ -273,4 +273,9 @@ def test_sigterm_stops_a_link_farm_crawl_within_10_s(tmp_path: Path, farm: Any) 
     seconds = time.monotonic() - sent
     print(f"\nSIGTERM honoured in {seconds:.1f} s")
     assert seconds < 10, "".join(watch.lines[-40:])
-    assert returncode is not None
+    print(f"exit status {returncode}")
+    with sqlite3.connect(tmp_path / "archive.sqlite") as db:
+        outcome, = db.execute("SELECT outcome FROM crawl_runs").fetchone()
+        pending, = db.execute("SELECT count(*) FROM frontier WHERE state = 'pending'").fetchone()
+    assert outcome == "interrupted"
+    assert pending > 0  # what was not fetched is left for the resumed crawl
