@@ -30,6 +30,15 @@ SILKROAD_BATCH_SECONDS = 0.05  # how long an idle writer gathers pages into one 
 SILKROAD_BATCH_BYTES = None  # body bytes that close a batch; None: SCRAPER_SLOT_MAX_ACTIVE_SIZE / 4
 SILKROAD_FOCUSED_CRAWL = True  # fetch links that promise on-topic articles first
 SILKROAD_RESUME = True  # continue an interrupted crawl from its database frontier
+# Work one document can make us do, on the reactor thread (crawler/page_links.py).
+# Links: real news pages carry 100-600, navigation included; a link farm 50,000, which
+# cost 2 s of link extraction alone, and a request and a frontier row each.
+SILKROAD_MAX_LINKS_PER_PAGE = 1000  # anchors examined per page, in document order
+SILKROAD_MAX_FEED_ENTRIES = 1000  # news feeds list 10-100 items
+SILKROAD_MAX_SITEMAP_ENTRIES = 5000  # per sitemap, index or robots.txt (news sitemaps: 1000)
+# Google reads the first 500 KiB of a robots.txt; Scrapy would read DOWNLOAD_MAXSIZE (16 MiB,
+# 1 GB of memory to parse). A longer one is read up to its last full line within this.
+SILKROAD_ROBOTSTXT_MAXSIZE = 512 * 1024
 
 # -- identity: an honest User-Agent with a way to reach us -------------------------
 USER_AGENT_TEMPLATE = (
@@ -99,7 +108,13 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.backoff.BackoffRetryMiddleware": 550,
     "crawler.middlewares.conditional.ConditionalGetMiddleware": 560,
+    # Below HttpCompressionMiddleware (590): it cuts robots.txt once decompressed.
+    "crawler.middlewares.robots_size.RobotsTxtSizeMiddleware": 580,
 }
+
+# Once the page budget is spent or SIGTERM came, nothing queued is fetched
+# (crawler/prompt_close.py).
+EXTENSIONS = {"crawler.prompt_close.PromptClose": 0}
 
 ITEM_PIPELINES = {
     "crawler.pipelines.analyse.AnalysePipeline": 100,

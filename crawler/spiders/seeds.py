@@ -14,7 +14,6 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
-from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
 from sqlalchemy.orm import Session
@@ -30,6 +29,8 @@ from crawler.discovery import (
 from crawler.items import PageItem
 from crawler.link_priority import link_priority
 from crawler.page_analysis import profile_settings, topic_profile
+from crawler.page_links import BoundedLinkExtractor
+from crawler.prompt_close import CrawlClosing
 from crawler.seeds import DEFAULT_SEEDS_FILE, SeedsFile, Source, load_seeds
 from crawler.signals import frontier_done
 from crawler.source_scope import SourceScope
@@ -53,7 +54,9 @@ class SeedsSpider(scrapy.Spider):
         super().__init__(*args, **kwargs)
         self._seeds_file_arg = seeds_file
         self.seeds: SeedsFile | None = None
-        self.link_extractor = LinkExtractor(unique=True, strip=True)
+        self.link_extractor = BoundedLinkExtractor(1000, unique=True, strip=True)
+        self.max_feed_entries = 1000
+        self.max_sitemap_entries = 5000
         self.done_urls: set[str] = set()
         self.focused = True
         self.scope = SourceScope(())
@@ -82,6 +85,10 @@ class SeedsSpider(scrapy.Spider):
         if spider.focused:  # loaded before the first response, not while it waits on the reactor
             spider.profile = topic_profile(*profile_settings(crawler.settings))
         spider.depth_limit = crawler.settings.getint("DEPTH_LIMIT")
+        spider.link_extractor = BoundedLinkExtractor(
+            crawler.settings.getint("SILKROAD_MAX_LINKS_PER_PAGE", 1000), unique=True, strip=True)
+        spider.max_feed_entries = crawler.settings.getint("SILKROAD_MAX_FEED_ENTRIES", 1000)
+        spider.max_sitemap_entries = crawler.settings.getint("SILKROAD_MAX_SITEMAP_ENTRIES", 5000)
         spider.robots_via_middleware = crawler.settings.getbool("ROBOTSTXT_OBEY")
         if spider.robots_via_middleware:
             crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
@@ -238,16 +245,16 @@ class SeedsSpider(scrapy.Spider):
     def _follow_links(self, response: TextResponse, source: Source) -> Iterator[scrapy.Request]:
         profile = self.profile
         via = f"page:{response.url}"
-        for href in response.xpath(
-            "//link[@rel='alternate'][contains(@type,'rss') or contains(@type,'atom')]/@href"
-        ).getall():
+        links, hrefs, dropped = self.link_extractor.page_links(response)
+        self._count_dropped("links_dropped", dropped, response.url)
+        for href in hrefs:
             url = response.urljoin(href)
             target = self.source_for(url, source.name)
             if target is not None and (
                 request := self._request(url, target, self.parse_feed, via, FEED_PRIORITY)
             ):
                 yield request
-        for link in self.link_extractor.extract_links(response):
+        for link in links:
             target = self.source_for(link.url, source.name)
             if target is None:
                 self.crawler.stats.inc_value("silkroad/links_off_scope")
@@ -256,6 +263,11 @@ class SeedsSpider(scrapy.Spider):
                         else link_priority(link.url, link.text or "", profile))
             if request := self._request(link.url, target, self.parse_page, via, priority):
                 yield request
+
+    def _count_dropped(self, counter: str, dropped: int, url: str) -> None:
+        if dropped > 0:
+            self.crawler.stats.inc_value(f"silkroad/{counter}", dropped)
+            log.info("%s: %d entries past the cap not followed", url, dropped)
 
     def _follow_all(self, urls: list[str], source_name: str, callback: Any, via: str
                     ) -> Iterator[scrapy.Request]:
@@ -267,7 +279,8 @@ class SeedsSpider(scrapy.Spider):
                 yield request
 
     def parse_feed(self, response: Response, source_name: str, via: str) -> Iterator[Any]:
-        urls = feed_links(response.body, response.url)
+        urls = feed_links(response.body, response.url, self.max_feed_entries)
+        self._count_dropped("feed_entries_dropped", urls.dropped, response.url)
         if not urls:
             self.crawler.stats.inc_value("silkroad/feeds_empty_or_broken")
         yield from self._follow_all(urls, source_name, self.parse_page, f"feed:{response.url}")
@@ -281,7 +294,8 @@ class SeedsSpider(scrapy.Spider):
             except Exception:  # noqa: BLE001 - any bad gzip is a broken sitemap
                 log.warning("undecompressable sitemap %s", response.url)
                 body = b""
-        kind, urls = sitemap_entries(body, response.url)
+        kind, urls = sitemap_entries(body, response.url, self.max_sitemap_entries)
+        self._count_dropped("sitemap_entries_dropped", urls.dropped, response.url)
         if not kind:
             self.crawler.stats.inc_value("silkroad/sitemaps_broken")
         callback = self.parse_sitemap if kind == "sitemapindex" else self.parse_page
@@ -290,8 +304,10 @@ class SeedsSpider(scrapy.Spider):
 
     def parse_robots(self, response: Response, source_name: str, via: str) -> Iterator[Any]:
         if isinstance(response, TextResponse):
-            yield from self._follow_all(robots_sitemaps(response.text, response.url),
-                                        source_name, self.parse_sitemap, f"robots:{response.url}")
+            urls = robots_sitemaps(response.text, response.url, self.max_sitemap_entries)
+            self._count_dropped("sitemap_entries_dropped", urls.dropped, response.url)
+            yield from self._follow_all(urls, source_name, self.parse_sitemap,
+                                        f"robots:{response.url}")
         self._handled(response)
 
     def robots_parsed(self, robotparser: Any, request: scrapy.Request) -> None:
@@ -301,14 +317,19 @@ class SeedsSpider(scrapy.Spider):
         source_name = request.cb_kwargs.get("source_name")
         if source_name is None or not self._known(source_name):
             return
-        for sitemap in self._follow_all(robots_sitemap_urls(robotparser, robots_url),
-                                        source_name, self.parse_sitemap, f"robots:{robots_url}"):
+        urls = robots_sitemap_urls(robotparser, robots_url)
+        self._count_dropped("sitemap_entries_dropped",
+                            len(urls) - self.max_sitemap_entries, robots_url)
+        for sitemap in self._follow_all(urls[:self.max_sitemap_entries], source_name,
+                                        self.parse_sitemap, f"robots:{robots_url}"):
             self.crawler.engine.crawl(sitemap)
 
     def on_error(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
         url = getattr(request, "url", "?")
         source = request.cb_kwargs.get("source_name") if request is not None else None
+        if failure.check(CrawlClosing):
+            return  # still pending in the frontier: a resumed crawl fetches it
         # HttpError (4xx/5xx) is a subclass of IgnoreRequest: check it first.
         if failure.check(HttpError):
             kind = "http_errors"
