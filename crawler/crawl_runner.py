@@ -12,9 +12,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from crawler.parent_watch import watch_parent_from_env
 from crawler.seeds import load_seeds
 from storage.engine import make_engine, resolve_db_url
 from storage.migrate import upgrade
+
+# A scheduled crawl whose scheduler died stops as on SIGTERM, killed if not done by then:
+# with its workers' own watch, all of it is gone within 10 s.
+ORPHANED_GRACE_SECONDS = 6.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ def crawl_settings(
 
 def run_crawl(settings: Any, *, on_start: Callable[[Any], None] | None = None) -> CrawlReport:
     """Validate inputs (one-line errors), migrate, crawl to completion, return the report."""
+    watch_parent_from_env(grace=ORPHANED_GRACE_SECONDS)
     load_seeds(settings.get("SEEDS_FILE"))
     engine = make_engine(settings.get("SILKROAD_DB"))
     upgrade(engine)

@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crawler
+from crawler.parent_watch import PARENT_PID_ENV
 from crawler.timeutil import utcnow
 from storage.archive import start_run
 from storage.engine import make_engine, parse_db_url, session_factory
@@ -111,6 +112,7 @@ class RunningCrawls:
         env = dict(os.environ)
         root = str(Path(crawler.__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        env[PARENT_PID_ENV] = str(os.getpid())  # the child stops if this process dies
         with self._lock:
             if self._stopping:
                 raise SchedulerStopping(f"run {run_id} not started: the scheduler is stopping")
