@@ -12,11 +12,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 
 from crawler.loopback_web import LoopbackWeb
+from crawler.scheduled_crawl import SCHEDULER_PID, crawl_in_progress, settle_orphaned_runs
+from crawler.scheduler import CrawlScheduler
+from crawler.timeutil import utcnow
+from storage import run_liveness
+from storage.archive import start_run
+from storage.models import CrawlRun
+from storage.run_liveness import pid_alive, process_started_at, run_process_alive
 from tests.conftest import FAST_CRAWL, FIXTURES, REPO, write_seeds
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
@@ -162,3 +171,91 @@ def test_kill_9_of_the_scheduler_leaves_no_process_of_it(seeds: Path, tmp_path: 
         if scheduler.poll() is None:
             scheduler.kill()
         _kill_tree(tree)
+
+
+# -- which runs are still running -----------------------------------------------------------
+
+
+def dead_pid() -> int:
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    assert not pid_alive(int(done.stdout))
+    return int(done.stdout)
+
+
+def test_a_reused_pid_does_not_keep_a_run_running(session: Session) -> None:
+    """The run's crawl died long ago and its pid now belongs to another process (here,
+    this test's): the run is settled and the next scheduled crawl is not blocked."""
+    with session.begin():
+        stale = start_run(session, trigger="schedule", seeds_file="/a.toml", pid=os.getpid())
+        stale.started_at = utcnow() - timedelta(days=2)
+        current = start_run(session, trigger="schedule", seeds_file="/b.toml", pid=os.getpid())
+    with session.begin():
+        assert crawl_in_progress(session, "/a.toml") is None
+        assert settle_orphaned_runs(session) == []
+    session.expire_all()
+    assert session.get(CrawlRun, stale.id).outcome == "interrupted"  # type: ignore[union-attr]
+    assert session.get(CrawlRun, current.id).outcome == "running"  # type: ignore[union-attr]
+
+
+def test_process_start_time_tells_a_reused_pid() -> None:
+    started = process_started_at(os.getpid())
+    assert started is not None and abs(utcnow() - started) < timedelta(days=1)
+    assert run_process_alive(os.getpid(), started)
+    assert run_process_alive(os.getpid(), started + timedelta(seconds=5))
+    assert not run_process_alive(os.getpid(), started - timedelta(hours=1))
+    assert not run_process_alive(None, started)
+    assert not run_process_alive(dead_pid(), utcnow())
+
+
+def test_without_a_start_time_old_runs_are_dead(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(run_liveness, "process_started_at", lambda pid: None)
+    now = utcnow()
+    assert run_process_alive(os.getpid(), now - timedelta(hours=20), now=now)
+    assert not run_process_alive(os.getpid(), now - run_liveness.MAX_RUN_AGE
+                                 - timedelta(minutes=1), now=now)
+
+
+def test_a_zombie_is_not_alive() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        wait_for(lambda: (_stat(child.pid) or ["Z"])[0] == "Z", 30, "the child to exit")
+        assert not pid_alive(child.pid)
+    finally:
+        child.wait()
+
+
+# -- a new scheduler and the crawls a dead one left ------------------------------------------
+
+
+def _sleeper(ready: Path) -> subprocess.Popen[bytes]:
+    script = f"import time\nopen({str(ready)!r}, 'w').close()\ntime.sleep(120)"
+    child = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+    wait_for(ready.exists, 30, "the stand-in crawl to start")
+    return child
+
+
+@pytest.mark.parametrize("scheduler_alive", [False, True])
+def test_a_new_scheduler_stops_the_crawl_a_dead_one_left(
+        db_url: str, session: Session, tmp_path: Path, scheduler_alive: bool) -> None:
+    crawl = _sleeper(tmp_path / "ready")
+    try:
+        with session.begin():
+            run = start_run(session, trigger="schedule", seeds_file="/a.toml", pid=crawl.pid)
+            run.stats = {SCHEDULER_PID: os.getppid() if scheduler_alive else dead_pid()}
+        service = CrawlScheduler(db_url)
+        try:
+            settled = service.settle_orphans(grace=10)
+        finally:
+            service.close()
+        session.expire_all()
+        outcome = session.get(CrawlRun, run.id).outcome  # type: ignore[union-attr]
+        if scheduler_alive:
+            assert crawl.poll() is None and settled == [] and outcome == "running"
+        else:
+            assert crawl.wait(10) == -signal.SIGTERM
+            assert settled == [run.id] and outcome == "interrupted"
+    finally:
+        if crawl.poll() is None:
+            crawl.kill()
+        crawl.wait()

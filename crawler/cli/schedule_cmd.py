@@ -98,12 +98,12 @@ def schedule(every: str | None, cron: str | None, seeds: str | None, db: str | N
         if other.id != setup.job.id:
             console.print(f"Also in the database: job {other.id}: {_describe(other)}",
                           markup=False)
+    _show_scheduler_logs()
     orphans = service.settle_orphans()
     if orphans:
         console.print(f"Marked runs {', '.join(map(str, orphans))} interrupted "
                       "(left running by a scheduler that stopped).")
 
-    _show_scheduler_logs()
     stop = threading.Event()
     previous = _install_stop_handlers(stop)
     try:
