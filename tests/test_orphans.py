@@ -16,8 +16,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy.orm import Session
 
+from crawler.cli.main import cli
 from crawler.loopback_web import LoopbackWeb
 from crawler.scheduled_crawl import SCHEDULER_PID, crawl_in_progress, settle_orphaned_runs
 from crawler.scheduler import CrawlScheduler
@@ -26,7 +28,7 @@ from storage import run_liveness
 from storage.archive import start_run
 from storage.models import CrawlRun
 from storage.run_liveness import pid_alive, process_started_at, run_process_alive
-from tests.conftest import FAST_CRAWL, FIXTURES, REPO, write_seeds
+from tests.conftest import FAST_CRAWL, FIXTURES, REPO, run_cli, write_seeds
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 
@@ -259,3 +261,34 @@ def test_a_new_scheduler_stops_the_crawl_a_dead_one_left(
         if crawl.poll() is None:
             crawl.kill()
         crawl.wait()
+
+
+# -- schedules that cannot run, archives that are not there ----------------------------------
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--every", "3000000d"), "duration '3000000d' is too long"),
+    (("--every", "99999999999d"), "is too long"),
+    (("--cron", "0 0 30 2 *"), "cron '0 0 30 2 *' never fires"),
+    (("--cron", "0 0 31 4,6 *"), "never fires"),
+])
+def test_schedules_that_never_fire_are_refused_in_one_line(
+        args: tuple[str, ...], message: str, tmp_path: Path) -> None:
+    seeds = tmp_path / "sources.toml"
+    seeds.write_text('[[sources]]\nname = "A"\nurls = ["http://127.0.0.1:9/"]\n', encoding="utf-8")
+    db = tmp_path / "archive.sqlite"
+    # In a process of its own: a schedule accepted by mistake would idle for ever.
+    result = run_cli("schedule", *args, "--seeds", str(seeds), "--db", str(db), timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert not db.exists()
+
+
+@pytest.mark.parametrize("args", [("--list",), ("--remove", "crawl:/a.toml")])
+def test_managing_jobs_of_a_missing_archive_creates_none(args: tuple[str, ...],
+                                                         tmp_path: Path) -> None:
+    db = tmp_path / "typo.sqlite"
+    result = CliRunner().invoke(cli, ["schedule", *args, "--db", str(db)])
+    assert result.exit_code == 2, result.output
+    assert f"no archive at {db}" in result.stderr and result.stderr.count("\n") == 1
+    assert not db.exists()
