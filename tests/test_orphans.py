@@ -8,24 +8,30 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from crawler import reprocess as reprocess_module
 from crawler.cli.main import cli
 from crawler.loopback_web import LoopbackWeb
 from crawler.scheduled_crawl import SCHEDULER_PID, crawl_in_progress, settle_orphaned_runs
 from crawler.scheduler import CrawlScheduler
 from crawler.timeutil import utcnow
 from storage import run_liveness
-from storage.archive import start_run
+from storage.archive import FetchRecord, record_fetch, start_run
+from storage.engine import session_factory
 from storage.models import CrawlRun
 from storage.run_liveness import pid_alive, process_started_at, run_process_alive
 from tests.conftest import FAST_CRAWL, FIXTURES, REPO, run_cli, write_seeds
@@ -292,3 +298,41 @@ def test_managing_jobs_of_a_missing_archive_creates_none(args: tuple[str, ...],
     assert result.exit_code == 2, result.output
     assert f"no archive at {db}" in result.stderr and result.stderr.count("\n") == 1
     assert not db.exists()
+
+
+# -- reprocess alongside a crawl ---------------------------------------------------------------
+
+
+def test_reprocess_analyses_with_no_write_lock_held(db_url: str, engine: Engine,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crawl writing while `reprocess` extracts must not wait out the batch (and die with
+    "database is locked"): during each analysis another connection can take the write lock."""
+    pages = sorted((SCHED_WEB / "dostyk-dispatch").rglob("*.html"))
+    with Session(engine) as session, session.begin():
+        for number, page in enumerate(pages):
+            url = f"http://dostyk.test/{number}"
+            record_fetch(session, FetchRecord(
+                page_url=url, url=url, final_url=url, status=200,
+                headers={"Content-Type": ["text/html"]}, body=page.read_bytes(),
+                fetched_at=datetime(2026, 1, 1, 10), source="Dostyk Dispatch"),
+                None, run_id=None, outcome="no_article")
+    path = make_url(db_url).database
+    locked: list[str] = []
+    analyse = reprocess_module.analyse_page
+
+    def analyse_while_a_crawl_writes(*args: Any, **kwargs: Any) -> Any:
+        writer = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            writer.execute("BEGIN IMMEDIATE")
+            writer.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            locked.append(str(exc))
+        finally:
+            writer.close()
+        return analyse(*args, **kwargs)
+
+    monkeypatch.setattr(reprocess_module, "analyse_page", analyse_while_a_crawl_writes)
+    counts = reprocess_module.reprocess(session_factory(engine))
+    assert counts["pages"] == len(pages) >= 3
+    assert locked == []
+    assert counts["newly_archived"] >= 2  # the writes still happen, after the analysis
