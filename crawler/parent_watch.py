@@ -36,31 +36,34 @@ def die_with_parent(signum: int) -> bool:
         return False
 
 
-def watch_parent(parent_pid: int, *, grace: float = 0.0,
-                 first: int = signal.SIGKILL) -> threading.Thread:
-    """Send this process ``first`` once ``parent_pid`` is no longer its parent, then SIGKILL
-    after ``grace`` seconds if it is still running (a SIGTERM lets a crawl close its run)."""
-    thread = threading.Thread(target=_watch, args=(parent_pid, grace, first),
+Steps = tuple[tuple[int, float], ...]
+KILL: Steps = ()  # SIGKILL at once
+
+
+def watch_parent(parent_pid: int, steps: Steps = KILL) -> threading.Thread:
+    """Once ``parent_pid`` is no longer this process's parent, send this process each
+    signal of ``steps`` in turn, waiting its seconds before the next: a crawl is given
+    SIGTERM first, to close its run as a stop by the scheduler would."""
+    thread = threading.Thread(target=_watch, args=(parent_pid, steps),
                               name="parent-watch", daemon=True)
     thread.start()
     return thread
 
 
-def _watch(parent_pid: int, grace: float, first: int) -> None:
+def _watch(parent_pid: int, steps: Steps) -> None:
     while os.getppid() == parent_pid:
         time.sleep(POLL_SECONDS)
     log.warning("parent process %d is gone: ending process %d", parent_pid, os.getpid())
-    os.kill(os.getpid(), first)
-    if first != signal.SIGKILL:
-        time.sleep(grace)
-        os.kill(os.getpid(), signal.SIGKILL)
+    for signum, wait in (*steps, (signal.SIGKILL, 0.0)):
+        os.kill(os.getpid(), signum)
+        time.sleep(wait)
 
 
-def watch_parent_from_env(*, grace: float, first: int = signal.SIGTERM) -> bool:
+def watch_parent_from_env(steps: Steps) -> bool:
     """Watch the parent named by ``$SILKROAD_PARENT_PID`` (set by the scheduler for its crawl
     children); returns whether a watch started."""
     value = os.environ.pop(PARENT_PID_ENV, "")
     if not value.isdigit():
         return False
-    watch_parent(int(value), grace=grace, first=first)
+    watch_parent(int(value), steps)
     return True

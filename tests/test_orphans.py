@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from crawler import reprocess as reprocess_module
@@ -31,8 +32,8 @@ from crawler.scheduler import CrawlScheduler
 from crawler.timeutil import utcnow
 from storage import run_liveness
 from storage.archive import FetchRecord, record_fetch, start_run
-from storage.engine import session_factory
-from storage.models import CrawlRun
+from storage.engine import make_engine, session_factory
+from storage.models import CrawlRun, Page
 from storage.run_liveness import pid_alive, process_started_at, run_process_alive
 from tests.conftest import FAST_CRAWL, FIXTURES, REPO, run_cli, write_seeds
 
@@ -157,17 +158,39 @@ def test_kill_9_of_a_crawl_leaves_no_process_of_it(seeds: Path, tmp_path: Path) 
         _kill_tree(tree)
 
 
+def _outcomes(db_url: str) -> list[str]:
+    engine = make_engine(db_url, readonly=True)
+    with Session(engine) as session:
+        outcomes = [run.outcome for run in session.scalars(select(CrawlRun))]
+    engine.dispose()
+    return outcomes
+
+
+def _page_stored(db_url: str) -> bool:
+    engine = make_engine(db_url, readonly=True)
+    try:
+        with Session(engine) as session:
+            return session.scalar(select(Page.id).limit(1)) is not None
+    except OperationalError:
+        return False  # not created yet
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.slow
 def test_kill_9_of_the_scheduler_leaves_no_process_of_it(seeds: Path, tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'archive.sqlite'}"
     log = tmp_path / "schedule.log"
+    # One download at a time, so that a stop drains in time and the crawl closes its run.
     scheduler = _start(["schedule", "--every", "2s", "--seeds", str(seeds), "--db", db_url,
-                        *LONG_CRAWL], log)
+                        *LONG_CRAWL, "-s", "CONCURRENT_REQUESTS=1"],
+                       log)
     tree: dict[int, str] = {}
     try:
         # The crawl child, its two workers and its resource tracker.
         tree = wait_for(lambda: scheduler.poll() is None and _workers_up(scheduler.pid, 4), 120,
                         "the scheduled crawl and its workers")
+        wait_for(lambda: _page_stored(db_url), 120, "the crawl to store a page")
         assert scheduler.poll() is None, log.read_text(errors="replace")[-3000:]
         tree = process_tree(scheduler.pid)
         scheduler.kill()
@@ -175,6 +198,17 @@ def test_kill_9_of_the_scheduler_leaves_no_process_of_it(seeds: Path, tmp_path: 
         took = seconds_until_gone(tree)
         assert took < ORPHAN_DEADLINE, f"{took:.1f}s"
         print(f"scheduler's {len(tree)} descendants gone {took:.2f}s after kill -9")
+        # Stopped as by the scheduler, the crawl closed its own run, or else the next
+        # scheduler does.
+        closed_by_crawl = _outcomes(db_url) == ["interrupted"]
+        service = CrawlScheduler(db_url)
+        try:
+            service.settle_orphans()
+        finally:
+            service.close()
+        print(f"the crawl closed its own run: {closed_by_crawl}")
+        outcomes = _outcomes(db_url)
+        assert outcomes == ["interrupted"], (outcomes, log.read_text(errors="replace")[-3000:])
     finally:
         if scheduler.poll() is None:
             scheduler.kill()
