@@ -32,7 +32,8 @@ def die_with_parent(signum: int) -> bool:
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         return libc.prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0) == 0  # type: ignore[no-any-return]
-    except (OSError, AttributeError):
+    except (OSError, AttributeError) as exc:
+        log.debug("no death signal from the parent (%s): the watch thread alone ends us", exc)
         return False
 
 
