@@ -8,13 +8,20 @@ process per crawl).
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from crawler.parent_watch import watch_parent_from_env
 from crawler.seeds import load_seeds
 from storage.engine import make_engine, resolve_db_url
 from storage.migrate import upgrade
+
+# A scheduled crawl whose scheduler died stops as the scheduler would stop it (see
+# crawler.scheduled_crawl): SIGTERM, SIGINT 6 s later, SIGKILL 1.5 s after that; with its
+# workers' own watch, all of it is gone within 10 s.
+ORPHANED_STOP = ((signal.SIGTERM, 6.0), (signal.SIGINT, 1.5))
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,7 @@ def crawl_settings(
 
 def run_crawl(settings: Any, *, on_start: Callable[[Any], None] | None = None) -> CrawlReport:
     """Validate inputs (one-line errors), migrate, crawl to completion, return the report."""
+    watch_parent_from_env(ORPHANED_STOP)
     load_seeds(settings.get("SEEDS_FILE"))
     engine = make_engine(settings.get("SILKROAD_DB"))
     upgrade(engine)

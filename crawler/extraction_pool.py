@@ -7,6 +7,10 @@ and receive only the bytes and a few strings they need.
 Workers are spawned, not forked from a fork server: a fork server would stay
 alive for the whole crawl with its own copy of trafilatura (about 70 MB, little
 of it shared once Python touches its objects) just to fork the workers once.
+
+Workers end with the crawl process, even one killed by kill -9 (see
+``crawler.parent_watch``); multiprocessing's resource tracker then follows, as
+the last holders of its pipe are gone.
 """
 
 from __future__ import annotations
@@ -15,17 +19,27 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 from concurrent.futures import Executor, ProcessPoolExecutor
 from functools import partial
 
 from crawler.page_analysis import PageAnalysis, analyse_page, topic_profile
+from crawler.parent_watch import die_with_parent, watch_parent
 
 log = logging.getLogger(__name__)
 
 
 def _warm_up(profile_path: str | None, threshold: float | None) -> None:
     topic_profile(profile_path, threshold)
+
+
+def _start_worker(parent_pid: int, from_main_thread: bool, profile_path: str | None,
+                  threshold: float | None) -> None:
+    if from_main_thread:
+        die_with_parent(signal.SIGKILL)
+    watch_parent(parent_pid)
+    _warm_up(profile_path, threshold)
 
 
 class ExtractionPool:
@@ -51,11 +65,14 @@ class ExtractionPool:
             topic_profile(self.profile_path, self.threshold)
             return
         context = multiprocessing.get_context("spawn")
+        # Every worker is spawned here, by the warm-up below: the thread that runs this
+        # is the one the workers' death signal follows.
+        from_main_thread = threading.current_thread() is threading.main_thread()
         self._executor = ProcessPoolExecutor(
             max_workers=self.processes,
             mp_context=context,
-            initializer=_warm_up,
-            initargs=(self.profile_path, self.threshold),
+            initializer=_start_worker,
+            initargs=(os.getpid(), from_main_thread, self.profile_path, self.threshold),
         )
         # Start the workers now, before the crawl, so that the first pages do not wait
         # while each worker imports trafilatura.

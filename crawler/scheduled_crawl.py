@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +29,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crawler
+from crawler.parent_watch import PARENT_PID_ENV
 from crawler.timeutil import utcnow
 from storage.archive import start_run
 from storage.engine import make_engine, parse_db_url, session_factory
 from storage.models import CrawlRun
+from storage.run_liveness import pid_alive, run_process_alive
+
+__all__ = ["pid_alive"]  # kept here for callers that know it from this module
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,7 @@ CHILD_FORCE_SECONDS = 1.5
 CHILD_KILL_SECONDS = 1.0
 # A run row without a pid younger than this is a child being launched, not an orphan.
 LAUNCH_SECONDS = 60
+SCHEDULER_PID = "scheduler_pid"
 
 
 def absolute_db_url(url: str) -> str:
@@ -111,6 +116,7 @@ class RunningCrawls:
         env = dict(os.environ)
         root = str(Path(crawler.__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        env[PARENT_PID_ENV] = str(os.getpid())  # the child stops if this process dies
         with self._lock:
             if self._stopping:
                 raise SchedulerStopping(f"run {run_id} not started: the scheduler is stopping")
@@ -200,6 +206,8 @@ def run_scheduled_crawl(seeds_file: str, db_url: str, settings: Sequence[str] = 
                 run = session.get(CrawlRun, run_id)
                 if run is not None:
                     run.pid = child.pid
+                    # So that a later scheduler can tell when this one died and left the crawl.
+                    run.stats = {**(run.stats or {}), SCHEDULER_PID: os.getpid()}
             returncode = child.wait()
             if returncode < 0:
                 # Killed by a signal: its extraction workers may have outlived it.
@@ -260,7 +268,8 @@ def settle_orphaned_runs(session: Session, seeds_file: str | None = None) -> lis
     launching = utcnow() - timedelta(seconds=LAUNCH_SECONDS)
     orphans = []
     for run in session.scalars(query):
-        if pid_alive(run.pid) if run.pid is not None else run.started_at > launching:
+        if (run_process_alive(run.pid, run.started_at) if run.pid is not None
+                else run.started_at > launching):
             continue
         run.outcome = "interrupted"
         run.finished_at = utcnow()
@@ -273,11 +282,39 @@ def settle_orphaned_runs(session: Session, seeds_file: str | None = None) -> lis
     return orphans
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def abandoned_crawls(session: Session) -> list[tuple[int, int, datetime]]:
+    """(run id, pid, started at) of scheduled crawls still running whose scheduler is gone."""
+    found = []
+    for run in session.scalars(select(CrawlRun).where(CrawlRun.outcome == "running",
+                                                      CrawlRun.trigger == SCHEDULE_TRIGGER)):
+        scheduler = (run.stats or {}).get(SCHEDULER_PID)
+        if (run.pid is None or not isinstance(scheduler, int) or scheduler == os.getpid()
+                or run_process_alive(scheduler, run.started_at)
+                or not run_process_alive(run.pid, run.started_at)):
+            continue
+        found.append((run.id, run.pid, run.started_at))
+    return found
+
+
+def stop_abandoned_crawl(run_id: int, pid: int, started_at: datetime, *,
+                         grace: float = CHILD_GRACE_SECONDS) -> None:
+    """Stop a crawl a dead scheduler left: SIGTERM (it closes its run), then SIGKILL to its
+    process group (its workers too) if it has not ended after ``grace`` seconds."""
+    log.warning("run %d: its scheduler is gone but crawl process %d still runs: stopping it",
+                run_id, pid)
+    for signum, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, CHILD_KILL_SECONDS)):
+        try:
+            if signum == signal.SIGKILL and os.getpgid(pid) == pid:
+                os.killpg(pid, signum)
+            else:
+                os.kill(pid, signum)
+        except (ProcessLookupError, PermissionError) as exc:
+            log.warning("run %d: could not signal crawl process %d: %s", run_id, pid, exc)
+            return
+        deadline = time.monotonic() + wait
+        while run_process_alive(pid, started_at):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        else:
+            return

@@ -34,11 +34,14 @@ from sqlalchemy.orm import Session
 from crawler.errors import UsageError
 from crawler.health import HealthPolicy, assess_archive
 from crawler.scheduled_crawl import (
+    CHILD_GRACE_SECONDS,
     RUNNING,
     CrawlJob,
     SchedulerStopping,
+    abandoned_crawls,
     absolute_db_url,
     settle_orphaned_runs,
+    stop_abandoned_crawl,
 )
 from crawler.schedules import Schedule
 from storage.engine import make_engine, session_factory
@@ -117,7 +120,16 @@ class CrawlScheduler:
         self._reader.dispose()
         self.engine.dispose()
 
-    def settle_orphans(self) -> list[int]:
+    def settle_orphans(self, *, grace: float = CHILD_GRACE_SECONDS) -> list[int]:
+        """Stop the crawls a dead scheduler left running, then mark its runs interrupted.
+
+        The crawls are stopped outside any transaction: a stopping crawl writes its
+        last batch and closes its own run.
+        """
+        with session_factory(self.engine).begin() as session:
+            abandoned = abandoned_crawls(session)
+        for run_id, pid, started_at in abandoned:
+            stop_abandoned_crawl(run_id, pid, started_at, grace=grace)
         with session_factory(self.engine).begin() as session:
             return settle_orphaned_runs(session)
 

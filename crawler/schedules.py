@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.triggers.base import BaseTrigger
@@ -30,7 +30,10 @@ def parse_duration(text: str) -> timedelta:
     seconds = sum(float(n) * _UNITS[unit] for n, unit in _DURATION_PART.findall(compact))
     if seconds < 1:
         raise UsageError(f"duration {text!r} is shorter than one second")
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise UsageError(f"duration {text!r} is too long") from None
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,9 @@ class Schedule:
         if cron and every:
             raise UsageError("give either --cron or --every, not both")
         if every:
-            parse_duration(every)
-            return cls("every", every.strip())
+            schedule = cls("every", every.strip())
+            schedule.trigger()
+            return schedule
         if cron:
             schedule = cls("cron", " ".join(cron.split()))
             schedule.trigger()
@@ -70,8 +74,23 @@ class Schedule:
             raise UsageError(f"{where}: schedule table: {exc}") from None
 
     def trigger(self) -> BaseTrigger:
+        """The APScheduler trigger; refused when it would never fire, so that a scheduler
+        is never left idling on a schedule such as February 30th."""
+        trigger = self._trigger()
+        try:
+            fires = trigger.get_next_fire_time(None, datetime.now(UTC))
+        except OverflowError:
+            fires = None
+        if fires is None:
+            raise UsageError(f"{self.describe()} never fires")
+        return trigger
+
+    def _trigger(self) -> BaseTrigger:
         if self.kind == "every":
-            return IntervalTrigger(seconds=parse_duration(self.expression).total_seconds())
+            try:
+                return IntervalTrigger(seconds=parse_duration(self.expression).total_seconds())
+            except OverflowError:
+                raise UsageError(f"duration {self.expression!r} is too long") from None
         try:
             minute, hour, day, month, weekday = _crontab_fields(self.expression)
             return CronTrigger(minute=minute, hour=hour, day=day, month=month,

@@ -18,8 +18,9 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crawler.cli.common import console, db_option, open_archive
+from crawler.cli.common import console, db_option, open_archive, sqlite_file
 from crawler.cli.crawl_cmd import seeds_option, setting_option
+from crawler.errors import UsageError
 from crawler.health import SourceHealth, assess_archive, source_counts
 from crawler.scheduled_crawl import RUNNING, CrawlJob
 from crawler.scheduler import CrawlScheduler, JobInfo
@@ -98,12 +99,12 @@ def schedule(every: str | None, cron: str | None, seeds: str | None, db: str | N
         if other.id != setup.job.id:
             console.print(f"Also in the database: job {other.id}: {_describe(other)}",
                           markup=False)
+    _show_scheduler_logs()
     orphans = service.settle_orphans()
     if orphans:
         console.print(f"Marked runs {', '.join(map(str, orphans))} interrupted "
                       "(left running by a scheduler that stopped).")
 
-    _show_scheduler_logs()
     stop = threading.Event()
     previous = _install_stop_handlers(stop)
     try:
@@ -124,6 +125,9 @@ def schedule(every: str | None, cron: str | None, seeds: str | None, db: str | N
 
 
 def _manage_jobs(db_url: str, remove_job: str | None) -> None:
+    path = sqlite_file(db_url)
+    if path is not None and not path.is_file():
+        raise UsageError(f"no archive at {path}: check --db (nothing to list or remove)")
     service = CrawlScheduler(db_url)
     service.open()
     try:
