@@ -19,7 +19,7 @@ from storage.engine import make_engine, resolve_db_url
 from storage.migrate import upgrade
 
 # A scheduled crawl whose scheduler died stops as the scheduler would stop it (see
-# crawler.scheduled_crawl): SIGTERM, SIGINT 6 s later, SIGKILL 1.5 s after that; with its
+# crawler.scheduling.scheduled_crawl): SIGTERM, SIGINT 6 s later, SIGKILL 1.5 s after that; with its
 # workers' own watch, all of it is gone within 10 s.
 ORPHANED_STOP = ((signal.SIGTERM, 6.0), (signal.SIGINT, 1.5))
 

@@ -24,7 +24,7 @@ class PageItem:
     previous_digest: str | None = None  # body digest of the page's last snapshot, if any
     revisit: bool = False  # same bytes as the last snapshot: nothing to analyse
     request_urls: list[str] = field(default_factory=list)  # as scheduled, redirects included
-    analysis: Any = None  # crawler.page_analysis.PageAnalysis, set by AnalysePipeline
+    analysis: Any = None  # crawler.analysis.page_analysis.PageAnalysis, set by AnalysePipeline
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:

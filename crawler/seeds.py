@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.errors import SeedsError
-from crawler.urls import host_key, is_http_url
+from crawler.links.urls import host_key, is_http_url
 
 DEFAULT_SEEDS_FILE = "seeds/sources.toml"
 _KNOWN_KEYS = {"name", "urls", "language", "allowed_domains", "feeds", "sitemaps", "enabled"}

@@ -23,14 +23,14 @@ SILKROAD_EXTRACT_PROCESSES = None  # None: one per CPU; 0: extract in the crawl 
 SILKROAD_TOPIC_PROFILE = None  # path of a topic profile TOML; None: the packaged one
 SILKROAD_TOPIC_THRESHOLD = None  # None: the profile's own threshold
 # Skip extraction on pages whose whole text does not name both China and Central Asia:
-# they cannot be kept, and extraction is most of a crawl's CPU (crawler/page_text.py).
+# they cannot be kept, and extraction is most of a crawl's CPU (crawler/analysis/page_text.py).
 SILKROAD_TOPIC_PREFILTER = True
 SILKROAD_BATCH_SIZE = 50  # pages per write transaction
 SILKROAD_BATCH_SECONDS = 0.05  # how long an idle writer gathers pages into one transaction
 SILKROAD_BATCH_BYTES = None  # body bytes that close a batch; None: SCRAPER_SLOT_MAX_ACTIVE_SIZE / 4
 SILKROAD_FOCUSED_CRAWL = True  # fetch links that promise on-topic articles first
 SILKROAD_RESUME = True  # continue an interrupted crawl from its database frontier
-# Work one document can make us do, on the reactor thread (crawler/page_links.py).
+# Work one document can make us do, on the reactor thread (crawler/spiders/page_links.py).
 # Links: real news pages carry 100-600, navigation included; a link farm 50,000, which
 # cost 2 s of link extraction alone, and a request and a frontier row each.
 SILKROAD_MAX_LINKS_PER_PAGE = 1000  # anchors examined per page, in document order
@@ -113,8 +113,8 @@ DOWNLOADER_MIDDLEWARES = {
 }
 
 # Once the page budget is spent or SIGTERM came, nothing queued is fetched
-# (crawler/prompt_close.py).
-EXTENSIONS = {"crawler.prompt_close.PromptClose": 0}
+# (crawler/extensions/prompt_close.py).
+EXTENSIONS = {"crawler.extensions.prompt_close.PromptClose": 0}
 
 ITEM_PIPELINES = {
     "crawler.pipelines.analyse.AnalysePipeline": 100,

@@ -15,10 +15,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DatabaseError, DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from crawler.fingerprint import body_digest
-from crawler.near_duplicates import BANDS, SIMILARITY_THRESHOLD, band_keys, similarity
+from crawler.analysis.fingerprint import body_digest
+from crawler.analysis.near_duplicates import BANDS, SIMILARITY_THRESHOLD, band_keys, similarity
+from crawler.analysis.snapshot_body import PackedBody, pack_body
+from crawler.links.urls import canonical_url
 from crawler.timeutil import utcnow
-from crawler.urls import canonical_url
 from storage.models import (
     Article,
     ArticleBand,
@@ -29,8 +30,7 @@ from storage.models import (
     Snapshot,
     Source,
 )
-from storage.search_index import index_article
-from storage.snapshot_body import PackedBody, pack_body
+from storage.search.index import index_article
 
 REVISIT = "revisit"  # outcome of a fetch whose bytes equal the last snapshot (or a 304)
 STORE_ERROR = "store_error"  # outcome of a fetch that could not be stored (see record_store_error)
@@ -102,7 +102,7 @@ class ArticleRecord:
     themes: tuple[str, ...] = ()
     topic_version: str | None = None
     extractor: str | None = None
-    minhash: bytes | None = None  # crawler.near_duplicates.signature of the text
+    minhash: bytes | None = None  # crawler.analysis.near_duplicates.signature of the text
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Changing or removing stored articles without the search index drifting.
 
-The full-text index is contentless (see ``storage.search_index``), so it can
+The full-text index is contentless (see ``storage.search.index``), so it can
 only forget an article's old words if told exactly what they were. These
 functions are the one way to edit or delete an article: they replay the old
 title and text into the index before changing the row. Like the rest of the
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from crawler.errors import UsageError
 from storage.models import Article, Sighting
-from storage.search_index import index_article, unindex_article
+from storage.search.index import index_article, unindex_article
 
 log = logging.getLogger(__name__)
 

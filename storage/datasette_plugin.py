@@ -23,8 +23,8 @@ from datasette import hookimpl
 from markupsafe import Markup
 
 from crawler.errors import QueryError
-from storage.search_query import parse_query
-from storage.snippets import make_snippet, match_spans
+from storage.search.query import parse_query
+from storage.search.snippets import make_snippet, match_spans
 
 PLUGIN_NAME = "silkroad-archive"
 _WORDS = re.compile(r'[^\s"()*]+')

@@ -106,7 +106,7 @@ class Snapshot(Base):
     headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
     content_type: Mapped[str | None] = mapped_column(Text)
     encoding: Mapped[str | None] = mapped_column(String(32))
-    body: Mapped[bytes] = mapped_column(LargeBinary)  # compressed: storage/snapshot_body.py
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # compressed: crawler/analysis/snapshot_body.py
     body_sha256: Mapped[str] = mapped_column(String(64))
     body_size: Mapped[int]
 
@@ -143,7 +143,7 @@ class Article(Base):
     first_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
     similarity: Mapped[float | None]  # estimated Jaccard with `duplicate_of`
-    minhash: Mapped[bytes | None] = mapped_column(LargeBinary)  # crawler.near_duplicates
+    minhash: Mapped[bytes | None] = mapped_column(LargeBinary)  # crawler.analysis.near_duplicates
 
     source: Mapped[Source | None] = relationship()
     sightings: Mapped[list[Sighting]] = relationship(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crawler.urls import canonical_url
+from crawler.links.urls import canonical_url
 from storage.models import Article, Page, Snapshot
 
 MAX_HOPS = 20

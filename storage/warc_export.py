@@ -24,8 +24,8 @@ from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
 from crawler import __version__
+from crawler.analysis.snapshot_body import unpack_body
 from storage.models import Fetch, Snapshot
-from storage.snapshot_body import unpack_body
 
 # Stored bodies are already decoded: these headers would describe bytes we do not write.
 _TRANSPORT_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}

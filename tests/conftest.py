@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from crawler.loopback_web import LoopbackWeb
+from crawler.demo.loopback_web import LoopbackWeb
 from storage.engine import make_engine
 from storage.migrate import upgrade
 

@@ -1,6 +1,6 @@
 """A programmable hostile web on loopback addresses, for the robustness tests.
 
-The static loopback web (crawler/loopback_web.py) serves files; a hostile web
+The static loopback web (crawler/demo/loopback_web.py) serves files; a hostile web
 must misbehave: stall in the middle of a body, never answer, stream 40 MB,
 send decompression bombs, fail a given number of times before it succeeds.
 So every path here is served by a handler, a small function of the request

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from crawler.fingerprint import content_hash
+from crawler.analysis.fingerprint import content_hash
 from storage.archive import ArticleRecord, FetchRecord, SourceCache, record_fetch, start_run
 
 

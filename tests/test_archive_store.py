@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crawler.fingerprint import content_hash
+from crawler.analysis.fingerprint import content_hash
+from crawler.analysis.snapshot_body import unpack_body
 from storage.archive import ArticleRecord, FetchRecord, record_fetch, start_run
 from storage.models import Article, Page, Sighting, Snapshot
 from storage.records import ArticleFilter, iter_records, parse_day
-from storage.snapshot_body import unpack_body
 
 TEXT = "China and Kazakhstan opened a new rail freight route through Khorgos this week."
 
@@ -50,7 +50,7 @@ def test_new_page_new_article(session: Session) -> None:
 def test_a_body_packed_by_a_worker_is_stored_as_packed(session: Session) -> None:
     from dataclasses import replace
 
-    from crawler.page_analysis import analyse_page
+    from crawler.analysis.page_analysis import analyse_page
 
     body = b"<html><body><p>" + b"Khorgos " * 400 + b"</p></body></html>"
     analysis = analyse_page(body, "http://a/1", "text/html", pack=True)
@@ -135,7 +135,7 @@ def test_filters(session: Session) -> None:
 
 
 def test_near_duplicate_repost_links_to_original(session: Session) -> None:
-    from crawler.near_duplicates import signature
+    from crawler.analysis.near_duplicates import signature
 
     paragraphs = [
         f"Paragraph {i}: officials from China and Uzbekistan discussed freight volumes, "
@@ -207,7 +207,7 @@ def test_every_fetch_is_logged(session: Session) -> None:
 
 
 def test_the_earlier_publication_is_the_original_whatever_the_crawl_order(session: Session) -> None:
-    from crawler.near_duplicates import signature
+    from crawler.analysis.near_duplicates import signature
 
     base = " ".join(f"Sentence {i} about the Khorgos dry port, China and Kazakhstan." for i in range(30))
     repost = base + " Republished with permission."
@@ -227,7 +227,7 @@ def test_near_duplicate_candidates_are_found_by_index_not_by_scan(session: Sessi
     """The LSH lookup must search the band index: a table scan grows with the archive."""
     from sqlalchemy import event
 
-    from crawler.near_duplicates import signature
+    from crawler.analysis.near_duplicates import signature
 
     plans: list[str] = []
 
@@ -280,7 +280,7 @@ def test_snapshots_written_before_zstd_still_read_back() -> None:
     """Archives from before the switch hold zlib bodies; export and reprocess must read both."""
     import zlib
 
-    from storage.snapshot_body import ZSTD_MAGIC, pack_body
+    from crawler.analysis.snapshot_body import ZSTD_MAGIC, pack_body
 
     body = "<p>Хоргос 霍尔果斯 Khorgos</p>".encode() * 50
     packed = pack_body(body)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.loopback_web import LoopbackWeb
+from crawler.demo.loopback_web import LoopbackWeb
 from tests.conftest import FAST_CRAWL, REPO, run_cli, write_seeds
 from tests.synthetic_web import off_topic, on_topic, write_news_site
 

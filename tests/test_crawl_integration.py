@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crawler.loopback_web import LoopbackWeb, RequestRecord
-from crawler.urls import canonical_url
+from crawler.demo.loopback_web import LoopbackWeb, RequestRecord
+from crawler.links.urls import canonical_url
 from tests.conftest import FAST_CRAWL, FIXTURES, REPO, run_crawl, write_seeds
 
 WEB_DIR = FIXTURES / "webs" / "multisite"

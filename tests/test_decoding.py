@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.decoding import DecodedPage, decode_html
+from crawler.analysis.decoding import DecodedPage, decode_html
 
 SIMPLIFIED = (
     "中哈两国交通部门本周签署协议，决定经霍尔果斯口岸每天增开两列集装箱班列。"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.discovery import feed_links, looks_like_feed, robots_sitemaps, sitemap_entries
+from crawler.links.discovery import feed_links, looks_like_feed, robots_sitemaps, sitemap_entries
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>t</title>

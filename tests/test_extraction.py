@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.decoding import decode_html
-from crawler.extraction import (
+from crawler.analysis.decoding import decode_html
+from crawler.analysis.extraction import (
     EXTRACTOR_VERSION,
     MIN_TEXT_CHARS,
     ExtractedArticle,

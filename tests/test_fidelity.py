@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.loopback_web import LoopbackWeb
+from crawler.demo.loopback_web import LoopbackWeb
 from tests.conftest import FIXTURES, run_cli, run_crawl, write_seeds
 
 WEB = FIXTURES / "webs" / "fidelity"

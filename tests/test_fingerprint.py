@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from crawler.fingerprint import body_digest, content_hash, normalise_text
+from crawler.analysis.fingerprint import body_digest, content_hash, normalise_text
 
 
 def test_whitespace_and_compatibility_forms_do_not_change_the_hash() -> None:

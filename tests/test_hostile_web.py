@@ -31,8 +31,8 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from crawler.urls import canonical_url
-from storage.snapshot_body import unpack_body
+from crawler.analysis.snapshot_body import unpack_body
+from crawler.links.urls import canonical_url
 from tests.conftest import FAST_CRAWL, FIXTURES, REPO
 from tests.hostile_server import (
     HTML,

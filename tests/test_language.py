@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.language import detect_language, normalise_language_tag
+from crawler.analysis.language import detect_language, normalise_language_tag
 
 ENGLISH = (
     "Kazakhstan and China agreed to run two more container trains a day through the "

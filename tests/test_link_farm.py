@@ -27,9 +27,9 @@ from scrapy.http import HtmlResponse, Request, Response, TextResponse
 from scrapy.utils.test import get_crawler
 
 import crawler.settings as shipped
-from crawler.discovery import feed_links, robots_sitemaps, sitemap_entries
+from crawler.extensions.prompt_close import CrawlClosing, drain_downloader
+from crawler.links.discovery import feed_links, robots_sitemaps, sitemap_entries
 from crawler.middlewares.robots_size import RobotsTxtSizeMiddleware, first_lines
-from crawler.prompt_close import CrawlClosing, drain_downloader
 from crawler.spiders.seeds import SeedsSpider
 from tests.conftest import REPO
 from tests.hostile_server import can_bind

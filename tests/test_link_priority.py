@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.link_priority import MAX_PRIORITY, MIN_PRIORITY, link_priority
-from crawler.topic import TopicProfile
+from crawler.analysis.topic import TopicProfile
+from crawler.links.link_priority import MAX_PRIORITY, MIN_PRIORITY, link_priority
 
 
 @pytest.fixture(scope="module")

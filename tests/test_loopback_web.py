@@ -24,7 +24,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 import trafilatura
 
-from crawler.loopback_web import LoopbackWeb, SiteSpec, demo_web_dir
+from crawler.demo.loopback_web import LoopbackWeb, SiteSpec, demo_web_dir
 
 DEMO = demo_web_dir()
 WEB_SITES = tomllib.loads((DEMO / "web.toml").read_text("utf-8"))["sites"]

@@ -14,12 +14,12 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.orm import Session
 
-from crawler.near_duplicates import band_keys, signature
+from crawler.analysis.near_duplicates import band_keys, signature
 from storage.engine import make_engine
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.models import Base
-from storage.search import search_articles
-from storage.search_index import index_drift
+from storage.search.index import index_drift
+from storage.search.ranked import search_articles
 
 RAIL = ("Freight trains between Kashgar in China and Andijan in Uzbekistan will cross "
         "Kyrgyzstan on the new railway, officials said after talks in Bishkek. Tunnels "

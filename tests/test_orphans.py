@@ -26,9 +26,13 @@ from sqlalchemy.orm import Session
 
 from crawler import reprocess as reprocess_module
 from crawler.cli.main import cli
-from crawler.loopback_web import LoopbackWeb
-from crawler.scheduled_crawl import SCHEDULER_PID, crawl_in_progress, settle_orphaned_runs
-from crawler.scheduler import CrawlScheduler
+from crawler.demo.loopback_web import LoopbackWeb
+from crawler.scheduling.scheduled_crawl import (
+    SCHEDULER_PID,
+    crawl_in_progress,
+    settle_orphaned_runs,
+)
+from crawler.scheduling.scheduler import CrawlScheduler
 from crawler.timeutil import utcnow
 from storage import run_liveness
 from storage.archive import FetchRecord, record_fetch, start_run

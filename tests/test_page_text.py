@@ -14,11 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from crawler.decoding import decode_html
-from crawler.extraction import parse_html
-from crawler.page_analysis import ARCHIVABLE, NO_ARTICLE, OFF_TOPIC, analyse_page, topic_profile
-from crawler.page_text import SEAM_REACH, page_texts
-from crawler.topic import TopicProfile
+from crawler.analysis.decoding import decode_html
+from crawler.analysis.extraction import parse_html
+from crawler.analysis.page_analysis import (
+    ARCHIVABLE,
+    NO_ARTICLE,
+    OFF_TOPIC,
+    analyse_page,
+    topic_profile,
+)
+from crawler.analysis.page_text import SEAM_REACH, page_texts
+from crawler.analysis.topic import TopicProfile
 
 EVAL = Path(__file__).parent / "topic_eval"
 FILLER = ("<p>The market opened quietly on Monday, and traders said volumes were thin "

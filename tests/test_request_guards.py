@@ -19,6 +19,7 @@ from scrapy.http import HtmlResponse
 from scrapy.utils.project import get_project_settings
 from scrapy.utils.test import get_crawler
 
+from crawler.links.source_scope import SourceScope
 from crawler.middlewares.backoff import (
     BackoffRetryMiddleware,
     backoff_seconds,
@@ -33,7 +34,6 @@ from crawler.middlewares.ssrf import (
     named_hosts,
 )
 from crawler.seeds import Source
-from crawler.source_scope import SourceScope
 
 
 class Stats:
@@ -59,7 +59,7 @@ class FakeDNS:
 
 
 def source(*urls: str, allowed: tuple[str, ...] = ()) -> Source:
-    from crawler.urls import host_key
+    from crawler.links.urls import host_key
 
     return Source(name=urls[0], urls=tuple(urls),
                   allowed_domains=allowed or tuple(sorted({host_key(u) for u in urls})))
@@ -201,7 +201,7 @@ def test_source_scope(url: str, inside: bool) -> None:
 
 def _in_scope_by_scan(url: str, allowed_domains: tuple[str, ...]) -> bool:
     """The scan the crawl used before SourceScope, kept as the oracle for its rules."""
-    from crawler.urls import host_key, is_http_url, is_ip_literal
+    from crawler.links.urls import host_key, is_http_url, is_ip_literal
 
     if not is_http_url(url):
         return False

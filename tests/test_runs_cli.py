@@ -1,4 +1,4 @@
-"""Run history and per-source health: `silkroad runs`, `silkroad health`, crawler.health."""
+"""Run history and per-source health: `silkroad runs`, `silkroad health`, storage.health."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from crawler.cli.main import cli
-from crawler.health import HealthPolicy, RunStats, assess, assess_archive, source_counts
-from crawler.loopback_web import LoopbackWeb
+from crawler.demo.loopback_web import LoopbackWeb
 from storage.archive import finish_run, start_run
+from storage.health import HealthPolicy, RunStats, assess, assess_archive, source_counts
 from tests.conftest import FIXTURES, run_crawl, write_seeds
 
 SCHED_WEB = FIXTURES / "webs" / "sched"

@@ -24,9 +24,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from crawler.cli.main import cli
+from crawler.demo.loopback_web import LoopbackWeb
 from crawler.errors import UsageError
-from crawler.loopback_web import LoopbackWeb
-from crawler.scheduled_crawl import (
+from crawler.scheduling.scheduled_crawl import (
     CrawlJob,
     RunningCrawls,
     SchedulerStopping,
@@ -36,8 +36,8 @@ from crawler.scheduled_crawl import (
     settle_orphaned_runs,
     settle_run,
 )
-from crawler.scheduler import JOB_FUNC, CrawlScheduler
-from crawler.schedules import Schedule, parse_duration
+from crawler.scheduling.scheduler import JOB_FUNC, CrawlScheduler
+from crawler.scheduling.schedules import Schedule, parse_duration
 from storage.archive import finish_run, start_run
 from storage.engine import make_engine
 from storage.models import Article, CrawlRun, Page, Sighting, Snapshot
@@ -406,7 +406,7 @@ def test_the_scheduler_warns_once_when_a_source_turns_unhealthy(
         assert service.check_health() == {}
         crawled("Steppe")
         crawled("Steppe")
-        with caplog.at_level("WARNING", logger="crawler.scheduler"):
+        with caplog.at_level("WARNING", logger="crawler.scheduling.scheduler"):
             turned = service.check_health()
             assert service.check_health() == {}  # said once, not after every run
         assert list(turned) == ["Caravan"]

@@ -15,13 +15,13 @@ from crawler.errors import QueryError, UsageError
 from storage.archive import record_fetch
 from storage.article_edits import delete_article, update_article
 from storage.engine import make_engine
-from storage.fts_text import bigrams, fts_text, fts_text_mapped
 from storage.migrate import alembic_config, upgrade
 from storage.models import Article, Sighting
 from storage.records import ArticleFilter, parse_day
-from storage.search import search_articles
-from storage.search_index import FTS_TOKENIZER, index_drift, rebuild_index
-from storage.search_query import parse_query
+from storage.search.fts_text import bigrams, fts_text, fts_text_mapped
+from storage.search.index import FTS_TOKENIZER, index_drift, rebuild_index
+from storage.search.query import parse_query
+from storage.search.ranked import search_articles
 from storage.show import article_detail
 from storage.stats import archive_stats
 from tests.search_corpus import BY_KEY, DOCS, Doc, article_for, fetch_for, keys_for, store

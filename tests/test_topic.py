@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from crawler import errors
+from crawler.analysis.topic import DEFAULT_PROFILE_PATH, TopicProfile, TopicProfileError
 from crawler.errors import SilkroadError
-from crawler.topic import DEFAULT_PROFILE_PATH, TopicProfile, TopicProfileError
 
 EVAL_DIR = Path(__file__).parent / "topic_eval"
 # Written from the brief alone, before the vocabulary was read: the closest we

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from crawler.links.source_scope import SourceScope
+from crawler.links.urls import canonical_url, host_key, is_http_url, page_identity
 from crawler.seeds import Source
-from crawler.source_scope import SourceScope
-from crawler.urls import canonical_url, host_key, is_http_url, page_identity
 
 
 @pytest.mark.parametrize(

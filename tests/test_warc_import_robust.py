@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 from warcio.warcwriter import WARCWriter
 
 from crawler import warc_import
+from crawler.analysis.snapshot_body import unpack_body
 from crawler.settings import DOWNLOAD_MAXSIZE
 from storage.archive import FetchRecord, record_fetch
 from storage.engine import session_factory
-from storage.snapshot_body import unpack_body
 from tests.conftest import FIXTURES, REPO, run_cli
 
 HOST = "http://127.0.0.1:8000"

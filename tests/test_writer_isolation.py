@@ -25,16 +25,16 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from crawler.extraction import declared_canonical_url
+from crawler.analysis.extraction import declared_canonical_url
+from crawler.demo.loopback_web import LoopbackWeb
 from crawler.items import PageItem
-from crawler.loopback_web import LoopbackWeb
+from crawler.links.urls import is_http_url, page_identity
 from crawler.pipelines.archive import (
     BATCH_FAILURE_LIMIT,
     ArchivePipeline,
     _Pending,
     run_outcome,
 )
-from crawler.urls import is_http_url, page_identity
 from storage.archive import STORE_ERROR, is_database_failure, start_run
 from storage.engine import session_factory
 from storage.frontier import FAILED_RUNS_LIMIT, PendingRequest, add_pending, resumable_session

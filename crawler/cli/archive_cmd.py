@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from crawler.cli.common import console, db_option, err_console, open_archive
 from crawler.cli.export_cmd import require_known_source
 from crawler.errors import UsageError
-from crawler.reprocess import reprocess as reprocess_archive
-from crawler.warc_import import check_readable, import_warcs
+from crawler.offline.reprocess import reprocess as reprocess_archive
+from crawler.offline.warc_import import check_readable, import_warcs
 from storage.engine import session_factory
 from storage.records import parse_day
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from crawler.cli.common import check_db_file, console, db_option
 from crawler.cli.crawl_cmd import crawl_and_report
 from crawler.crawl_runner import crawl_settings
-from crawler.loopback_web import LoopbackWeb, demo_web_dir
+from crawler.demo.loopback_web import LoopbackWeb, demo_web_dir
 from storage.engine import make_engine, resolve_db_url
 from storage.records import iter_records
 

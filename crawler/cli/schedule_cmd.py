@@ -21,14 +21,14 @@ from sqlalchemy.orm import Session
 from crawler.cli.common import console, db_option, open_archive, sqlite_file
 from crawler.cli.crawl_cmd import seeds_option, setting_option
 from crawler.errors import UsageError
-from crawler.health import SourceHealth, assess_archive, source_counts
-from crawler.scheduled_crawl import RUNNING, CrawlJob
-from crawler.scheduler import CrawlScheduler, JobInfo
-from crawler.schedules import Schedule
+from crawler.scheduling.scheduled_crawl import RUNNING, CrawlJob
+from crawler.scheduling.scheduler import CrawlScheduler, JobInfo
+from crawler.scheduling.schedules import Schedule
 from crawler.seeds import default_seeds_path, load_seeds
 from crawler.timeutil import isoformat_utc
 from storage.engine import resolve_db_url
 from storage.frontier import pending_counts
+from storage.health import SourceHealth, assess_archive, source_counts
 from storage.models import CrawlRun
 
 COUNT_COLUMNS = (
@@ -38,7 +38,7 @@ COUNT_COLUMNS = (
     ("off_topic", "off_topic"),
     ("errors", "errors"),
 )
-SERVICE_LOGGERS = ("crawler.scheduler", "crawler.scheduled_crawl", "crawler.health")
+SERVICE_LOGGERS = ("crawler.scheduling.scheduler", "crawler.scheduling.scheduled_crawl", "storage.health")
 format_option = click.option("--format", "fmt", type=click.Choice(["table", "json"]),
                              default="table", show_default=True, help="Output format.")
 

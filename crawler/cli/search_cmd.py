@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 from crawler.cli.common import console, db_option, err_console, open_archive
 from crawler.cli.export_cmd import csv_cell, filter_options, make_filter, require_known_source
 from storage.records import RECORD_FIELDS
-from storage.search import DEFAULT_LIMIT, SearchHit, count_matches, search_articles
-from storage.search_query import parse_query
+from storage.search.query import parse_query
+from storage.search.ranked import DEFAULT_LIMIT, SearchHit, count_matches, search_articles
+from storage.search.snippets import Snippet
 from storage.show import ArticleDetail, article_detail
-from storage.snippets import Snippet
 from storage.stats import ArchiveStats, archive_stats
 
 HIT_STYLE = "bold yellow"

@@ -7,7 +7,7 @@ OffsiteMiddleware does not cover it: it reads the spider's ``allowed_domains``
 (hosts without ports), and lets through every request marked ``dont_filter``,
 which retried requests are, and their redirects after them.
 
-A request is in scope when ``crawler.source_scope.SourceScope`` allows it: some source,
+A request is in scope when ``crawler.links.source_scope.SourceScope`` allows it: some source,
 or its host is the host of one of the seeds' own URLs (a seed is fetched even
 if its source's ``allowed_domains`` leave its host out). Requests are checked
 before download rather than when scheduled, so that a refused one reaches the
@@ -22,8 +22,8 @@ from typing import Any
 from scrapy import Request
 from scrapy.exceptions import IgnoreRequest
 
-from crawler.source_scope import SourceScope
-from crawler.urls import host_key
+from crawler.links.source_scope import SourceScope
+from crawler.links.urls import host_key
 
 log = logging.getLogger(__name__)
 

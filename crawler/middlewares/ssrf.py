@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 from scrapy import Request
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
-from crawler.urls import host_key
+from crawler.links.urls import host_key
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def literal_address(host: str) -> str | None:
 
 
 def named_hosts(sources: Iterable[Any]) -> frozenset[str]:
-    """Every host the seeds file names, as ``crawler.urls.host_key`` spells it."""
+    """Every host the seeds file names, as ``crawler.links.urls.host_key`` spells it."""
     hosts: set[str] = set()
     for source in sources:
         hosts.update(host_key(url) for url in source.start_urls())

@@ -7,10 +7,10 @@ from typing import Any
 
 from scrapy import signals
 
-from crawler.extraction_pool import ExtractionPool
-from crawler.fingerprint import body_digest
+from crawler.analysis.fingerprint import body_digest
+from crawler.analysis.page_analysis import profile_settings
 from crawler.items import PageItem
-from crawler.page_analysis import profile_settings
+from crawler.pipelines.extraction_pool import ExtractionPool
 
 log = logging.getLogger(__name__)
 

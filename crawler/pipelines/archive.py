@@ -27,11 +27,11 @@ from scrapy import signals
 from scrapy.exceptions import DropItem
 from sqlalchemy.exc import SQLAlchemyError
 
-from crawler.frontier_recorder import FrontierRecorder, write_taken
+from crawler.analysis.page_analysis import ARCHIVABLE, NO_ARTICLE, OFF_TOPIC
+from crawler.extensions.frontier_recorder import FrontierRecorder, write_taken
 from crawler.items import PageItem
-from crawler.page_analysis import ARCHIVABLE, NO_ARTICLE, OFF_TOPIC
+from crawler.links.urls import canonical_url, page_identity
 from crawler.signals import frontier_done
-from crawler.urls import canonical_url, page_identity
 from storage.archive import (
     REVISIT,
     FetchRecord,

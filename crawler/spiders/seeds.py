@@ -19,24 +19,24 @@ from scrapy.utils.gz import gunzip
 from sqlalchemy.orm import Session
 from twisted.python.failure import Failure
 
-from crawler.discovery import (
+from crawler.analysis.page_analysis import profile_settings, topic_profile
+from crawler.analysis.topic import TopicProfile
+from crawler.extensions.prompt_close import CrawlClosing
+from crawler.items import PageItem
+from crawler.links.discovery import (
     feed_links,
     is_feed_type,
     looks_like_feed,
     robots_sitemaps,
     sitemap_entries,
 )
-from crawler.items import PageItem
-from crawler.link_priority import link_priority
-from crawler.page_analysis import profile_settings, topic_profile
-from crawler.page_links import BoundedLinkExtractor
-from crawler.prompt_close import CrawlClosing
+from crawler.links.link_priority import link_priority
+from crawler.links.source_scope import SourceScope
+from crawler.links.urls import canonical_url, host_key
 from crawler.seeds import DEFAULT_SEEDS_FILE, SeedsFile, Source, load_seeds
 from crawler.signals import frontier_done
-from crawler.source_scope import SourceScope
+from crawler.spiders.page_links import BoundedLinkExtractor
 from crawler.timeutil import utcnow
-from crawler.topic import TopicProfile
-from crawler.urls import canonical_url, host_key
 from storage.engine import make_engine, resolve_db_url
 from storage.frontier import done_urls, pending_requests
 

@@ -5,7 +5,7 @@ Revises: 0001
 Create Date: 2026-11-23 17:00:00
 
 The index is fed Python-transformed text (Chinese as overlapping bigrams, see
-storage/fts_text.py), so the back-fill runs here, in Python, not in SQL.
+storage/search/fts_text.py), so the back-fill runs here, in Python, not in SQL.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from storage.search_index import CREATE_FTS_SQL, FTS_TABLE, rebuild_index
+from storage.search.index import CREATE_FTS_SQL, FTS_TABLE, rebuild_index
 
 revision: str = "0002"
 down_revision: str | Sequence[str] | None = "0001"

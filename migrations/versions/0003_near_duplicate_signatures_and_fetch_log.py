@@ -57,7 +57,7 @@ def upgrade() -> None:
 
 def _backfill_signatures() -> None:
     """Existing articles get signatures too, so new reposts link to them."""
-    from crawler.near_duplicates import band_keys, signature
+    from crawler.analysis.near_duplicates import band_keys, signature
 
     conn = op.get_bind()
     rows = conn.exec_driver_sql("SELECT id, text FROM articles WHERE minhash IS NULL").fetchall()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import trafilatura
 
-from crawler.page_analysis import analyse_page
+from crawler.analysis.page_analysis import analyse_page
 
 HTML_TYPE = "text/html; charset=utf-8"
 
@@ -69,7 +69,7 @@ def _warm(delay: float) -> None:
 def worker_pool(processes: int) -> ProcessPoolExecutor:
     """Started like the crawl's pool: fork server with the heavy imports preloaded."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["trafilatura", "crawler.page_analysis"])
+    context.set_forkserver_preload(["trafilatura", "crawler.analysis.page_analysis"])
     pool = ProcessPoolExecutor(max_workers=processes, mp_context=context)
     for future in [pool.submit(_warm, 0.3) for _ in range(processes)]:
         future.result()

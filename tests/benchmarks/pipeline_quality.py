@@ -18,9 +18,9 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 
-from crawler.page_analysis import analyse_page
-from crawler.urls import canonical_url
-from storage.snapshot_body import unpack_body
+from crawler.analysis.page_analysis import analyse_page
+from crawler.analysis.snapshot_body import unpack_body
+from crawler.links.urls import canonical_url
 
 
 @dataclass(frozen=True)

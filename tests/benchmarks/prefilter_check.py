@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from crawler.page_analysis import analyse_page, topic_profile  # noqa: E402
+from crawler.analysis.page_analysis import analyse_page, topic_profile  # noqa: E402
 
 HTML_TYPE = "text/html"
 

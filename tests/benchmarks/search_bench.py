@@ -2,7 +2,7 @@
 
 Builds N articles (~3 KB of UTF-8 each; English, Chinese and Russian mixed,
 Zipf-distributed vocabularies with topical words such as pipeline, 铁路,
-газопровод), indexes them through ``storage.search_index``, then reports:
+газопровод), indexes them through ``storage.search.index``, then reports:
 
 * search latency p50 / p95 of ``search_articles`` (limit 20, snippets
   included) for one-term, two-term and phrase queries, with and without filters;
@@ -42,9 +42,9 @@ from sqlalchemy.orm import Session  # noqa: E402
 from storage.engine import make_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.records import ArticleFilter  # noqa: E402
-from storage.search import ranked_ids_query, search_articles  # noqa: E402
-from storage.search_index import index_rows  # noqa: E402
-from storage.search_query import parse_query  # noqa: E402
+from storage.search.index import index_rows  # noqa: E402
+from storage.search.query import parse_query  # noqa: E402
+from storage.search.ranked import ranked_ids_query, search_articles  # noqa: E402
 
 TARGET_BYTES = 3000
 BATCH = 2000

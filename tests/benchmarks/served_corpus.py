@@ -16,7 +16,7 @@ from html import escape
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from crawler.urls import canonical_url
+from crawler.links.urls import canonical_url
 from tests.benchmarks.static_web import Routes
 
 INDEX_PATH = "/bench-index.html"

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from crawler.topic import TopicProfile, TopicVerdict  # noqa: E402
+from crawler.analysis.topic import TopicProfile, TopicVerdict  # noqa: E402
 
 EVAL_DIR = ROOT / "tests" / "topic_eval"
 CORE = {"CN", "KZ", "KG", "TJ", "TM", "UZ"}

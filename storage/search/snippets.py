@@ -16,8 +16,8 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from storage.fts_text import HAN_RUN, fts_text_mapped
-from storage.search_index import FTS_TOKENIZER
+from storage.search.fts_text import HAN_RUN, fts_text_mapped
+from storage.search.index import FTS_TOKENIZER
 
 OPEN, CLOSE = "\x01", "\x02"
 _MARKED = re.compile(f"{OPEN}(.*?){CLOSE}", re.S)

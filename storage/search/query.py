@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from crawler.errors import QueryError
-from storage.fts_text import fts_text, has_han
+from storage.search.fts_text import fts_text, has_han
 
 OPERATORS = ("AND", "OR", "NOT")
 MAX_TERMS = 64

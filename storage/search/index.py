@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
-from storage.fts_text import fts_text
 from storage.models import Article
+from storage.search.fts_text import fts_text
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit
 
-from crawler.topic import TopicProfile
+from crawler.analysis.topic import TopicProfile
 
 MIN_PRIORITY = -10
 MAX_PRIORITY = 30

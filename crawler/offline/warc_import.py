@@ -31,11 +31,11 @@ from warcio.recordloader import ArcWarcRecord, ArcWarcRecordLoader
 from warcio.statusandheaders import StatusAndHeadersParser, StatusAndHeadersParserException
 from warcio.timeutils import iso_date_to_datetime
 
+from crawler.analysis.page_analysis import ARCHIVABLE, PageAnalysis, analyse_page
 from crawler.errors import UsageError
-from crawler.page_analysis import ARCHIVABLE, PageAnalysis, analyse_page
+from crawler.links.urls import host_key, is_http_url, page_identity
 from crawler.settings import DOWNLOAD_MAXSIZE
 from crawler.timeutil import utcnow
-from crawler.urls import host_key, is_http_url, page_identity
 from storage.archive import (
     FetchRecord,
     SourceCache,

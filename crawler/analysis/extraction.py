@@ -1,6 +1,6 @@
 """The one seam between the archive and trafilatura: page text in, article out.
 
-Scrapy downloads and :mod:`crawler.decoding` decodes; trafilatura only
+Scrapy downloads and :mod:`crawler.analysis.decoding` decodes; trafilatura only
 extracts, with one set of options fixed at import (never its downloader, never
 its process-global duplicate cache, which would make results depend on what
 the worker saw before). The page is parsed once: trafilatura works on a copy
@@ -24,8 +24,8 @@ from lxml.html import HtmlElement
 from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
-from crawler.language import detect_language
-from crawler.urls import is_http_url
+from crawler.analysis.language import detect_language
+from crawler.links.urls import is_http_url
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ try:
 except ImportError:
     from backports import zstd  # the same module, which Scrapy already installs before 3.14
 
-from crawler.fingerprint import body_digest
+from crawler.analysis.fingerprint import body_digest
 
 COMPRESSION_LEVEL = 3
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"

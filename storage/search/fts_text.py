@@ -9,7 +9,7 @@ matters: Datasette (stdlib ``sqlite3``, no extensions) must open and query the
 same index. Queries go through the same function, so both sides agree.
 
 The transform is part of the index's definition: changing it means a
-migration that rebuilds ``articles_fts`` (``storage.search_index.rebuild_index``).
+migration that rebuilds ``articles_fts`` (``storage.search.index.rebuild_index``).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from crawler.urls import host_key, is_ip_literal
+from crawler.links.urls import host_key, is_ip_literal
 
 
 class ScopedSource(Protocol):

@@ -3,7 +3,7 @@
 BM25 from FTS5, with a match in the title worth ``TITLE_WEIGHT`` matches in
 the body; the shared ``ArticleFilter`` narrows the hits in the same SQL
 statement. The query is parsed into a safe FTS5 expression
-(``storage.search_query``) and bound as a parameter.
+(``storage.search.query``) and bound as a parameter.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from crawler.errors import QueryError
 from storage.models import Article, Source
 from storage.records import ArticleFilter, to_record, urls_subquery
-from storage.search_index import FTS_TABLE
-from storage.search_query import ParsedQuery, parse_query
-from storage.snippets import Snippet, make_snippet, match_spans, whole
+from storage.search.index import FTS_TABLE
+from storage.search.query import ParsedQuery, parse_query
+from storage.search.snippets import Snippet, make_snippet, match_spans, whole
 
 log = logging.getLogger(__name__)
 

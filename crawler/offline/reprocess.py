@@ -17,7 +17,8 @@ from datetime import date, datetime, time
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.page_analysis import ARCHIVABLE, PageAnalysis, analyse_page
+from crawler.analysis.page_analysis import ARCHIVABLE, PageAnalysis, analyse_page
+from crawler.analysis.snapshot_body import unpack_body
 from storage.archive import (
     ArticleRecord,
     FetchRecord,
@@ -28,7 +29,6 @@ from storage.archive import (
 from storage.article_edits import update_article
 from storage.engine import make_engine, session_factory
 from storage.models import Article, Page, Sighting, Snapshot, Source
-from storage.snapshot_body import unpack_body
 
 BATCH = 100
 # ArticleRecord fields that map one to one onto Article columns.

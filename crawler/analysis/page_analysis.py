@@ -11,19 +11,19 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
-from crawler.decoding import decode_html
-from crawler.extraction import (
+from crawler.analysis.decoding import decode_html
+from crawler.analysis.extraction import (
     EXTRACTOR_VERSION,
     declared_canonical_url,
     extract_article,
     parse_html,
 )
-from crawler.fingerprint import content_hash
-from crawler.near_duplicates import signature
-from crawler.page_text import page_texts
-from crawler.topic import TopicProfile
+from crawler.analysis.fingerprint import content_hash
+from crawler.analysis.near_duplicates import signature
+from crawler.analysis.page_text import page_texts
+from crawler.analysis.snapshot_body import PackedBody, pack_body
+from crawler.analysis.topic import TopicProfile
 from storage.archive import ArticleRecord
-from storage.snapshot_body import PackedBody, pack_body
 
 # Page outcomes, as recorded on the page row and counted in a run's stats.
 ARCHIVABLE = "article"

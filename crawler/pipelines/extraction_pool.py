@@ -24,7 +24,7 @@ import threading
 from concurrent.futures import Executor, ProcessPoolExecutor
 from functools import partial
 
-from crawler.page_analysis import PageAnalysis, analyse_page, topic_profile
+from crawler.analysis.page_analysis import PageAnalysis, analyse_page, topic_profile
 from crawler.parent_watch import die_with_parent, watch_parent
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """The crawl scheduler: APScheduler 3 with its jobs stored in the archive database.
 
 A restart finds the same jobs (explicit ids, ``replace_existing``); each run
-is a child process (crawler.scheduled_crawl); ``max_instances=1`` keeps two
+is a child process (crawler.scheduling.scheduled_crawl); ``max_instances=1`` keeps two
 crawls of one job from overlapping and ``coalesce`` folds a backlog of missed
 runs into one. After each run the scheduler judges source health and warns
 when a source turns unhealthy.
@@ -32,8 +32,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from crawler.errors import UsageError
-from crawler.health import HealthPolicy, assess_archive
-from crawler.scheduled_crawl import (
+from crawler.scheduling.scheduled_crawl import (
     CHILD_GRACE_SECONDS,
     RUNNING,
     CrawlJob,
@@ -43,13 +42,14 @@ from crawler.scheduled_crawl import (
     settle_orphaned_runs,
     stop_abandoned_crawl,
 )
-from crawler.schedules import Schedule
+from crawler.scheduling.schedules import Schedule
 from storage.engine import make_engine, session_factory
+from storage.health import HealthPolicy, assess_archive
 from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
 
-JOB_FUNC = "crawler.scheduled_crawl:run_scheduled_crawl"
+JOB_FUNC = "crawler.scheduling.scheduled_crawl:run_scheduled_crawl"
 JOB_TABLE = "apscheduler_jobs"
 MISFIRE_GRACE_SECONDS = 15 * 60
 

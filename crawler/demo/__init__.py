@@ -1,0 +1,1 @@
+"""The offline demo web served on loopback."""

@@ -1,0 +1,1 @@
+"""Scrapy extensions: cross-cutting crawl concerns reached through the crawler."""

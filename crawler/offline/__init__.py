@@ -1,0 +1,1 @@
+"""Work on archived bytes without fetching: reprocess, WARC import."""

@@ -1,0 +1,2 @@
+"""Full-text search: the indexed text, the index, the query language,
+ranked search and snippets."""
