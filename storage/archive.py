@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from crawler.analysis.fingerprint import body_digest
 from crawler.analysis.near_duplicates import BANDS, SIMILARITY_THRESHOLD, band_keys, similarity
+from crawler.analysis.page_analysis import ArticleRecord
 from crawler.analysis.snapshot_body import PackedBody, pack_body
 from crawler.links.urls import canonical_url
 from crawler.timeutil import utcnow
@@ -83,26 +84,6 @@ class FetchRecord:
             if key.lower() == name.lower() and values:
                 return values[0]
         return None
-
-
-@dataclass(frozen=True)
-class ArticleRecord:
-    """An extracted, on-topic article ready to archive."""
-
-    content_hash: str
-    text: str
-    relevance: float
-    title: str | None = None
-    author: str | None = None
-    published: str | None = None
-    language: str | None = None
-    description: str | None = None
-    site_name: str | None = None
-    countries: tuple[str, ...] = ()
-    themes: tuple[str, ...] = ()
-    topic_version: str | None = None
-    extractor: str | None = None
-    minhash: bytes | None = None  # crawler.analysis.near_duplicates.signature of the text
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from sqlalchemy.exc import DatabaseError
 
 import migrations
 from crawler.errors import DatabaseUrlError
+from storage.derived_backfills import AFTER_REVISION
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,14 @@ def _has_tables(engine: Engine) -> bool:
         return bool(inspect(conn).get_table_names())
 
 
+def applied_revisions(config: Config, before: str | None, target: str) -> list[str]:
+    """The revisions an upgrade from ``before`` to ``target`` applies, oldest first."""
+    script = ScriptDirectory.from_config(config)
+    upper = script.get_revision(target).revision if target != "head" else script.get_current_head()
+    walked = script.iterate_revisions(upper, before or "base")
+    return [rev.revision for rev in reversed(list(walked))]
+
+
 def upgrade(engine: Engine, revision: str = "head") -> bool:
     """Upgrade in place; returns True when anything was applied.
 
@@ -83,5 +92,8 @@ def upgrade(engine: Engine, revision: str = "head") -> bool:
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+        for applied in applied_revisions(config, current, revision):
+            if applied in AFTER_REVISION:
+                AFTER_REVISION[applied](conn)
     log.info("database upgraded to %s", revision)
     return True

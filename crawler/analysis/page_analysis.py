@@ -23,12 +23,31 @@ from crawler.analysis.near_duplicates import signature
 from crawler.analysis.page_text import page_texts
 from crawler.analysis.snapshot_body import PackedBody, pack_body
 from crawler.analysis.topic import TopicProfile
-from storage.archive import ArticleRecord
 
 # Page outcomes, as recorded on the page row and counted in a run's stats.
 ARCHIVABLE = "article"
 OFF_TOPIC = "off_topic"
 NO_ARTICLE = "no_article"
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """An extracted, on-topic article ready to archive."""
+
+    content_hash: str
+    text: str
+    relevance: float
+    title: str | None = None
+    author: str | None = None
+    published: str | None = None
+    language: str | None = None
+    description: str | None = None
+    site_name: str | None = None
+    countries: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    topic_version: str | None = None
+    extractor: str | None = None
+    minhash: bytes | None = None  # crawler.analysis.near_duplicates.signature of the text
 
 
 @dataclass(frozen=True)

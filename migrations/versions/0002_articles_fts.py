@@ -4,8 +4,10 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-23 17:00:00
 
-The index is fed Python-transformed text (Chinese as overlapping bigrams, see
-storage/search/fts_text.py), so the back-fill runs here, in Python, not in SQL.
+The index is fed Python-transformed text (Chinese as overlapping bigrams), so the
+back-fill needs live code: ``storage.migrate.upgrade`` runs it after this revision
+(``storage/derived_backfills.py``). The revision itself is frozen: it creates the
+table as it was defined on its day.
 """
 from __future__ import annotations
 
@@ -13,7 +15,11 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from storage.search.index import CREATE_FTS_SQL, FTS_TABLE, rebuild_index
+FTS_TABLE = "articles_fts"
+CREATE_FTS_SQL = (
+    f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5("
+    "title, body, content='', tokenize='porter unicode61 remove_diacritics 2')"
+)
 
 revision: str = "0002"
 down_revision: str | Sequence[str] | None = "0001"
@@ -22,9 +28,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    connection = op.get_bind()
-    connection.exec_driver_sql(CREATE_FTS_SQL)
-    rebuild_index(connection)
+    op.get_bind().exec_driver_sql(CREATE_FTS_SQL)
 
 
 def downgrade() -> None:

@@ -52,22 +52,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('minhash', sa.LargeBinary(), nullable=True))
 
     # ### end Alembic commands ###
-    _backfill_signatures()
-
-
-def _backfill_signatures() -> None:
-    """Existing articles get signatures too, so new reposts link to them."""
-    from crawler.analysis.near_duplicates import band_keys, signature
-
-    conn = op.get_bind()
-    rows = conn.exec_driver_sql("SELECT id, text FROM articles WHERE minhash IS NULL").fetchall()
-    for article_id, text in rows:
-        sig = signature(text or "")
-        conn.exec_driver_sql("UPDATE articles SET minhash = ? WHERE id = ?", (sig, article_id))
-        conn.exec_driver_sql(
-            "INSERT OR IGNORE INTO article_bands (band, bucket, article_id) VALUES (?, ?, ?)",
-            [(band, bucket, article_id) for band, bucket in band_keys(sig)],
-        )
+    # Signatures of existing articles: storage/derived_backfills.py, run by
+    # storage.migrate.upgrade after this revision (it needs live code).
 
 
 def downgrade() -> None:
