@@ -10,6 +10,7 @@ and migration revisions import no application code at all (frozen history).
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -136,3 +137,22 @@ def test_importing_the_pure_core_loads_neither_sqlalchemy_nor_scrapy() -> None:
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, cwd=REPO).stdout.split()
     assert loaded == []
+
+
+ARCHITECTURE_DOC = REPO / "docs" / "architecture.md"
+NAMED_FILE = re.compile(r"`((?:crawler|storage|migrations|seeds|tests|docs)/[\w/.-]*)`")
+
+
+def test_every_file_the_architecture_doc_names_exists() -> None:
+    named = set(NAMED_FILE.findall(ARCHITECTURE_DOC.read_text(encoding="utf-8")))
+    assert len(named) > 20
+    assert sorted(p for p in named if not (REPO / p).exists()) == []
+
+
+@pytest.mark.parametrize("section", ["The life of a page", "The life of a scheduled run"])
+def test_every_step_of_a_life_names_a_file(section: str) -> None:
+    text = ARCHITECTURE_DOC.read_text(encoding="utf-8").split(f"## {section}\n", 1)[1]
+    text = text.split("\n## ", 1)[0]
+    steps = re.split(r"\n(?=\d+\. )", "\n" + text.strip())[1:]
+    assert len(steps) >= 4
+    assert [s.split(".")[0] for s in steps if not NAMED_FILE.search(s)] == []

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 from warcio.warcwriter import WARCWriter
 
-from crawler import warc_import
+from crawler.offline import warc_import
 from crawler.analysis.snapshot_body import unpack_body
 from crawler.settings import DOWNLOAD_MAXSIZE
 from storage.archive import FetchRecord, record_fetch
