@@ -5,7 +5,8 @@ must misbehave: stall in the middle of a body, never answer, stream 40 MB,
 send decompression bombs, fail a given number of times before it succeeds.
 So every path here is served by a handler, a small function of the request
 (:class:`Exchange`), built from the behaviours below. Each site binds its own
-127.0.0.x address and all share one port, as in the static web. Every request
+127.0.0.x address and all share one port, on the static web's servers
+(crawler/demo/loopback_server.py). Every request
 is logged with its arrival time, so a test can check what the crawler asked
 for, how often, how long it waited between tries, and what it never asked for.
 
@@ -16,18 +17,14 @@ meet host names that resolve to private addresses without any real DNS.
 
 from __future__ import annotations
 
-import errno
 import os
-import re
-import socket
-import socketserver
 import struct
 import threading
 import time
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -35,8 +32,16 @@ import brotli
 from scrapy.resolver import CachingThreadedResolver
 from twisted.internet import defer
 
+from crawler.demo.loopback_server import (
+    LoopbackServer,
+    bind_servers,
+    render_sites,
+    serve_in_threads,
+    stop_servers,
+)
+from crawler.demo.loopback_server import can_bind as can_bind  # tests skip without the address
+
 HTML = "text/html; charset=utf-8"
-PLACEHOLDER = re.compile(r"\{\{site:([^{}\s]+)\}\}")
 HOLD_SECONDS = 600.0  # "for minutes": until the web stops
 _MIB = 1 << 20
 
@@ -228,22 +233,18 @@ class HostileWeb:
         self.routes[(site, path)] = handler
 
     def start(self) -> HostileWeb:
-        self._servers = _bind(self.addresses)
+        servers = bind_servers(lambda address: _Server(address, _Handler),
+                               list(self.addresses.values()))
+        self._servers = dict(zip(self.addresses, servers, strict=True))
         for name, server in self._servers.items():
             server.web, server.site = self, name
-            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                      name=f"hostile-{name}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        self._threads = serve_in_threads([(f"hostile-{name}", server)
+                                          for name, server in self._servers.items()])
         return self
 
     def stop(self) -> None:
         self.stopping.set()
-        for server in self._servers.values():
-            server.shutdown()
-            server.server_close()
-        for thread in self._threads:
-            thread.join(timeout=5)
+        stop_servers(list(self._servers.values()), self._threads)
 
     def __enter__(self) -> HostileWeb:
         return self.start()
@@ -260,7 +261,7 @@ class HostileWeb:
         return next(iter(self._servers.values())).server_port
 
     def render(self, text: str) -> str:
-        return PLACEHOLDER.sub(lambda m: self.base_url(m.group(1)), text)
+        return render_sites(text, self.base_url)
 
     def hits(self, site: str | None = None, path: str | None = None) -> list[Hit]:
         with self._lock:
@@ -283,17 +284,9 @@ class HostileWeb:
             handler(exchange)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(LoopbackServer):
     web: HostileWeb
     site: str
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind looks the host name up, which may wait on DNS.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name = host if isinstance(host, str) else host.decode()
-        self.server_port = int(port)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # clients hang up on stalls and bombs: that is the point
@@ -311,33 +304,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
-
-
-def _bind(addresses: Mapping[str, str]) -> dict[str, _Server]:
-    """One server per site, all on one port (hosts differ, as on the real web)."""
-    for _ in range(5):
-        servers: dict[str, _Server] = {}
-        port = 0
-        try:
-            for name, address in addresses.items():
-                servers[name] = _Server((address, port), _Handler)
-                port = servers[name].server_address[1]
-            return servers
-        except OSError as exc:
-            for server in servers.values():
-                server.server_close()
-            if exc.errno != errno.EADDRINUSE:
-                raise
-    raise OSError(errno.EADDRINUSE, "no port free on every address of the hostile web")
-
-
-def can_bind(address: str) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind((address, 0))
-        except OSError:
-            return False
-    return True
 
 
 # -- DNS for tests ------------------------------------------------------------------

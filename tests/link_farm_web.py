@@ -2,9 +2,10 @@
 
 Pages are generated on request (``/farm/N.html`` links ``/farm/M.html`` for the
 next 50,000 M), so nothing large is committed and the farm never ends. Built on
-the hostile web's servers; ``ReactorLagProbe`` is a Scrapy extension that
-records the longest time the reactor did not get to run a 50 ms timer, the
-measure of how long one page's work blocks the crawl (and its SIGTERM handler).
+the hostile web, whose servers are the demo web's (crawler/demo/loopback_server.py).
+``ReactorLagProbe`` is a Scrapy extension that records the longest time the reactor
+did not get to run a 50 ms timer, the measure of how long one page's work blocks
+the crawl (and its SIGTERM handler).
 """
 
 from __future__ import annotations

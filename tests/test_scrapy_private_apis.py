@@ -7,6 +7,10 @@ Private (underscore) Scrapy APIs in use, and who relies on them:
   look for work now; without it a crawl that the scraper slot held back waits for
   the engine's 5 s heartbeat. At run time a missing API only logs a warning (once
   per crawl); these tests make it a failure here.
+* ``ExecutionEngine._slot.closing``: crawler/extensions/prompt_close.py,
+  ``PromptClose.check``. Scrapy has no public "the engine is closing"; without it a
+  closing crawl fetches every request already queued in the downloader before it
+  stops. At run time a missing API logs one warning; these tests fail here.
 
 ``RetryMiddleware._retry`` is no longer used: crawler/middlewares/backoff.py builds
 retries with the public ``get_retry_request``, whose arguments are checked too.
@@ -30,11 +34,13 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware, get_retry_reques
 from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
+from crawler.extensions.prompt_close import PromptClose
 from crawler.middlewares.backoff import BackoffRetryMiddleware
 from crawler.pipelines.archive import ArchivePipeline
 from tests.conftest import REPO
 
 WAKE = "ExecutionEngine._slot.nextcall.schedule() (crawler/pipelines/archive.py, _wake_engine)"
+CLOSING = "ExecutionEngine._slot.closing (crawler/extensions/prompt_close.py, PromptClose.check)"
 
 
 def _fail(api: str, what: str) -> str:
@@ -75,16 +81,23 @@ _LIVE_ENGINE_CHECK = textwrap.dedent("""
     from scrapy import Spider, signals
     from scrapy.crawler import CrawlerProcess
 
+    from crawler.extensions.prompt_close import PromptClose
     from crawler.pipelines.archive import ArchivePipeline
 
     warnings = []
+    closing_warnings = []
 
     class Catch(logging.Handler):
-        def emit(self, record):
-            if record.levelno >= logging.WARNING and record.name == "crawler.pipelines.archive":
-                warnings.append(record.getMessage())
+        def __init__(self, into):
+            super().__init__()
+            self.into = into
 
-    logging.getLogger("crawler.pipelines.archive").addHandler(Catch())
+        def emit(self, record):
+            if record.levelno >= logging.WARNING:
+                self.into.append(record.getMessage())
+
+    logging.getLogger("crawler.pipelines.archive").addHandler(Catch(warnings))
+    logging.getLogger("crawler.extensions.prompt_close").addHandler(Catch(closing_warnings))
     seen = {}
 
     class Nothing(Spider):
@@ -104,25 +117,42 @@ _LIVE_ENGINE_CHECK = textwrap.dedent("""
         # The pipeline's own method, on the live engine.
         ArchivePipeline._wake_engine(SimpleNamespace(crawler=spider.crawler))
         seen["wake_warnings"] = list(warnings)
+        seen["slot_has_closing"] = hasattr(slot, "closing")
+        seen["closing_is_none_while_open"] = getattr(slot, "closing", "missing") is None
+        PromptClose(spider.crawler).check()  # open, not closing: nothing to do
+
+    def closed(spider):
+        slot = getattr(spider.crawler.engine, "_slot", None)
+        seen["closing_set_when_closed"] = getattr(slot, "closing", None) is not None
+        PromptClose(spider.crawler).check()  # closing: drains the (empty) download queues
+        seen["closing_warnings"] = list(closing_warnings)
 
     process = CrawlerProcess({"LOG_ENABLED": False, "TELNETCONSOLE_ENABLED": False,
                               "TWISTED_REACTOR":
                                   "twisted.internet.asyncioreactor.AsyncioSelectorReactor"})
     crawler = process.create_crawler(Nothing)
     crawler.signals.connect(opened, signal=signals.spider_opened)
+    crawler.signals.connect(closed, signal=signals.spider_closed)
     process.crawl(crawler)
     process.start()
     print(json.dumps(seen))
 """)
 
 
-def test_a_live_engine_has_slot_nextcall_and_wake_engine_uses_it() -> None:
+@pytest.fixture(scope="module")
+def live_engine() -> dict[str, object]:
+    """What a real (empty) crawl's engine showed, in a child process."""
     proc = subprocess.run([sys.executable, "-c", _LIVE_ENGINE_CHECK], cwd=REPO,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, f"child crawl failed:\n{proc.stderr[-3000:]}"
     lines = proc.stdout.strip().splitlines()
     assert lines, f"child crawl never opened its spider:\n{proc.stderr[-3000:]}"
-    seen = json.loads(lines[-1])
+    return json.loads(lines[-1])  # type: ignore[no-any-return]
+
+
+def test_a_live_engine_has_slot_nextcall_and_wake_engine_uses_it(
+        live_engine: dict[str, object]) -> None:
+    seen = live_engine
     assert seen.get("engine_has_slot"), _fail(WAKE, "is gone: the engine has no _slot")
     assert seen.get("slot_is_set"), _fail(WAKE, "changed: _slot is None once the spider is open")
     assert seen.get("nextcall_schedule_callable"), _fail(
@@ -166,6 +196,68 @@ def test_wake_engine_is_quiet_between_spiders_and_wakes_an_open_one(
         ArchivePipeline._wake_engine(_Pipeline(None))  # type: ignore[arg-type]
         ArchivePipeline._wake_engine(_Pipeline(open_engine))  # type: ignore[arg-type]
     assert woken == [True]
+    assert not caplog.records
+
+
+# -- ExecutionEngine._slot.closing: crawler/extensions/prompt_close.py ------------------------
+
+
+def test_engine_slot_class_still_sets_closing() -> None:
+    from scrapy.core import engine as scrapy_engine
+
+    slot_class = getattr(scrapy_engine, "_Slot", None)
+    assert slot_class is not None, _fail(CLOSING, "changed: scrapy.core.engine._Slot is gone")
+    assert "self.closing" in inspect.getsource(slot_class.__init__), _fail(
+        CLOSING, "changed: _Slot.__init__ no longer sets closing")
+
+
+def test_a_live_engine_has_slot_closing_and_prompt_close_reads_it(
+        live_engine: dict[str, object]) -> None:
+    seen = live_engine
+    assert seen.get("slot_has_closing"), _fail(CLOSING, "is gone: engine._slot has no closing")
+    assert seen.get("closing_is_none_while_open"), _fail(
+        CLOSING, "changed: closing is set while the spider is open")
+    assert seen.get("closing_set_when_closed"), _fail(
+        CLOSING, "changed: closing is still None once the spider closed")
+    assert seen.get("closing_warnings") == [], seen.get("closing_warnings")
+
+
+def _closing_engine(closing: object, queued: list[object]) -> SimpleNamespace:
+    from collections import deque
+
+    class Deferred:
+        def errback(self, failure: object) -> None:
+            queued.append(failure)
+
+    slot = SimpleNamespace(queue=deque([(Request("https://news.example/q"), Deferred())]))
+    return SimpleNamespace(_slot=SimpleNamespace(closing=closing),
+                           downloader=SimpleNamespace(slots={"news.example": slot}))
+
+
+def test_prompt_close_warns_once_when_the_private_api_is_gone(
+        caplog: pytest.LogCaptureFixture) -> None:
+    for engine in (SimpleNamespace(), SimpleNamespace(_slot=SimpleNamespace())):
+        extension = PromptClose(SimpleNamespace(engine=engine))
+        with caplog.at_level(logging.WARNING, logger="crawler.extensions.prompt_close"):
+            extension.check()
+            extension.check()
+        warned = [r for r in caplog.records if "_slot.closing" in r.getMessage()]
+        assert len(warned) == 1
+        assert "crawler/extensions/prompt_close.py" in warned[0].getMessage()
+        caplog.clear()
+
+
+def test_prompt_close_is_quiet_unless_closing_and_drains_a_closing_engine(
+        caplog: pytest.LogCaptureFixture) -> None:
+    failed: list[object] = []
+    stats = get_crawler(Spider).stats
+    with caplog.at_level(logging.WARNING, logger="crawler.extensions.prompt_close"):
+        for engine in (None, SimpleNamespace(_slot=None), _closing_engine(None, failed)):
+            PromptClose(SimpleNamespace(engine=engine, stats=stats)).check()
+        assert failed == []
+        PromptClose(SimpleNamespace(engine=_closing_engine(object(), failed), stats=stats)).check()
+    assert len(failed) == 1
+    assert stats.get_value("silkroad/unfetched_at_close") == 1
     assert not caplog.records
 
 

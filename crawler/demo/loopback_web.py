@@ -16,14 +16,10 @@ headers while the web runs, to see what a re-crawl does with a changed article.
 from __future__ import annotations
 
 import email.utils
-import errno
 import hashlib
 import html
 import logging
 import math
-import re
-import socket
-import socketserver
 import threading
 import time
 import tomllib
@@ -31,18 +27,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from crawler.demo.loopback_server import (
+    FALLBACK_ADDRESS,
+    LoopbackServer,
+    bind_servers,
+    render_sites,
+    serve_in_threads,
+    stop_servers,
+)
+
 logger = logging.getLogger(__name__)
 
-SITE_PLACEHOLDER = re.compile(r"\{\{site:([^{}\s]+)\}\}")
-FALLBACK_ADDRESS = "127.0.0.1"
-_BIND_ATTEMPTS = 5
 _IDLE_CONNECTION_TIMEOUT = 10.0
 
 _CONTENT_TYPES = {
@@ -118,7 +120,6 @@ class _Site:
     rules: dict[str, _PathRule]
     redirects: dict[str, str]
     server: _SiteServer | None = None
-    thread: threading.Thread | None = None
 
 
 def demo_web_dir() -> Path:
@@ -140,6 +141,7 @@ class LoopbackWeb:
         self._lock = threading.Lock()
         self._log: list[RequestRecord] = []
         self._overrides: dict[tuple[str, str], _Override] = {}
+        self._threads: list[threading.Thread] = []
 
     @classmethod
     def from_directory(cls, web_dir: Path, *, port: int = 0) -> LoopbackWeb:
@@ -160,31 +162,26 @@ class LoopbackWeb:
     def start(self) -> LoopbackWeb:
         if self._base_urls:
             return self
-        servers = _bind_servers(self.specs, self._port)
+        servers = bind_servers(lambda address: _SiteServer(address, _Handler),
+                               [spec.address for spec in self.specs], self._port,
+                               fallback=FALLBACK_ADDRESS)
+        named = []
         for spec, server in zip(self.specs, servers, strict=True):
             site = self._sites[spec.name]
             server.web, server.site = self, site
             site.server = server
             self._base_urls[spec.name] = f"http://{server.host}:{server.port}"
-            site.thread = threading.Thread(
-                target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                name=f"loopback-web-{spec.name}", daemon=True)
-        for site in self._sites.values():
-            assert site.thread is not None
-            site.thread.start()
+            named.append((f"loopback-web-{spec.name}", server))
+        self._threads = serve_in_threads(named)
         logger.info("Loopback web serving %s", self._base_urls)
         return self
 
     def stop(self) -> None:
+        servers = [site.server for site in self._sites.values() if site.server is not None]
+        stop_servers(servers, self._threads)
         for site in self._sites.values():
-            if site.server is None:
-                continue
-            site.server.shutdown()
-            site.server.server_close()
-            site.server.close_connections()
-            if site.thread is not None:
-                site.thread.join(timeout=5)
-            site.server = site.thread = None
+            site.server = None
+        self._threads = []
         self._base_urls.clear()
 
     def __enter__(self) -> LoopbackWeb:
@@ -207,7 +204,7 @@ class LoopbackWeb:
             raise KeyError(f"no site {site!r}; sites are {sorted(self._base_urls)}") from None
 
     def render(self, text: str) -> str:
-        return SITE_PLACEHOLDER.sub(lambda match: self.base_url(match.group(1)), text)
+        return render_sites(text, self.base_url)
 
     @property
     def requests(self) -> list[RequestRecord]:
@@ -314,42 +311,9 @@ class LoopbackWeb:
         return _Response(status, {"Content-Type": _CONTENT_TYPES[".html"]}, body)
 
 
-class _SiteServer(ThreadingHTTPServer):
-    daemon_threads = True
+class _SiteServer(LoopbackServer):
     web: LoopbackWeb
     site: _Site
-
-    def __init__(self, address: tuple[str, int]) -> None:
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind resolves the host name, which may wait on DNS.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.host, self.port
-
-    @property
-    def host(self) -> str:
-        return str(self.server_address[0])
-
-    @property
-    def port(self) -> int:
-        return int(self.server_address[1])
-
-    def track(self, connection: socket.socket, live: bool) -> None:
-        with self._connections_lock:
-            (self._connections.add if live else self._connections.discard)(connection)
-
-    def close_connections(self) -> None:
-        """Drop idle keep-alive connections, which outlive ``shutdown``."""
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         logger.exception("Loopback web: error while serving %s", client_address)
@@ -361,14 +325,6 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     timeout = _IDLE_CONNECTION_TIMEOUT
     server: _SiteServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, True)
-
-    def finish(self) -> None:
-        self.server.track(self.connection, False)
-        super().finish()
 
     def do_GET(self) -> None:  # noqa: N802 - name fixed by BaseHTTPRequestHandler
         self._serve()
@@ -400,40 +356,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s: " + format, self.server.site.spec.name, *args)
-
-
-def _bind_servers(specs: Sequence[SiteSpec], port: int) -> list[_SiteServer]:
-    """One server per site, sharing one port where the addresses allow it."""
-    addresses = [spec.address for spec in specs]
-    for attempt in range(_BIND_ATTEMPTS):
-        try:
-            return _bind_on(addresses, port)
-        except OSError as exc:
-            if exc.errno == errno.EADDRNOTAVAIL:
-                logger.info("Loopback web: %s; every site falls back to %s with its own port",
-                            exc, FALLBACK_ADDRESS)
-                return _bind_on([FALLBACK_ADDRESS] * len(specs), port)
-            if exc.errno != errno.EADDRINUSE or port:
-                raise
-            logger.debug("Loopback web: shared port taken (attempt %d), retrying", attempt + 1)
-    raise OSError(errno.EADDRINUSE, "no port free on every loopback address of the web")
-
-
-def _bind_on(addresses: Sequence[str], port: int) -> list[_SiteServer]:
-    servers: list[_SiteServer] = []
-    shared = port
-    try:
-        for address in addresses:
-            taken = any(server.host == address for server in servers)
-            server = _SiteServer((address, 0 if taken else shared))
-            servers.append(server)
-            if not shared:
-                shared = server.port
-    except OSError:
-        for server in servers:
-            server.server_close()
-        raise
-    return servers
 
 
 def _load_site(spec: SiteSpec) -> _Site:

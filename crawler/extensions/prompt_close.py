@@ -33,6 +33,7 @@ class PromptClose:
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
         self.loop = task.LoopingCall(self.check)
+        self._warned = False
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> PromptClose:
@@ -49,14 +50,35 @@ class PromptClose:
             self.loop.stop()
 
     def check(self) -> None:
+        """Scrapy (2.18-2.19) tells a closing engine only by the private
+        ``ExecutionEngine._slot.closing``, which tests/test_scrapy_private_apis.py checks
+        against the installed Scrapy. If a release drops it, the crawl still closes, only
+        later (queued requests are fetched first): warn once rather than do so silently."""
         engine = self.crawler.engine
-        slot = getattr(engine, "_slot", None)
-        if engine is None or slot is None or slot.closing is None:
+        if engine is None:
             return
+        slot = getattr(engine, "_slot", None)
+        if (slot is None and not hasattr(engine, "_slot")) or (
+                slot is not None and not hasattr(slot, "closing")):
+            self._warn_missing_api()
+            return
+        if slot is None or slot.closing is None:
+            return  # between spiders, or open and not closing
         dropped = drain_downloader(engine.downloader)
         if dropped:
             self.crawler.stats.inc_value("silkroad/unfetched_at_close", dropped)
             log.info("closing: %d queued request(s) not fetched", dropped)
+
+    def _warn_missing_api(self) -> None:
+        if self._warned:
+            return
+        from scrapy import __version__ as scrapy_version
+
+        self._warned = True
+        log.warning(
+            "Scrapy %s has no ExecutionEngine._slot.closing (a private API "
+            "crawler/extensions/prompt_close.py relies on): a closing crawl now fetches the "
+            "requests already queued before it stops", scrapy_version)
 
 
 def drain_downloader(downloader: Any) -> int:
