@@ -12,6 +12,12 @@ Private (underscore) Scrapy APIs in use, and who relies on them:
   closing crawl fetches every request already queued in the downloader before it
   stops. At run time a missing API logs one warning; these tests fail here.
 
+* ``scrapy.utils._compression`` (``_inflate``, ``_unbrotli``, ``_unzstd``,
+  ``_DecompressionMaxSizeExceeded``): crawler/offline/warc_import.py decodes a WARC
+  record's Content-Encoding with the same size-limited decoders the crawl's
+  HttpCompressionMiddleware uses, so an imported bomb is cut where a crawled one is.
+  A change there fails the import at start-up; these tests name it.
+
 ``RetryMiddleware._retry`` is no longer used: crawler/middlewares/backoff.py builds
 retries with the public ``get_retry_request``, whose arguments are checked too.
 """
@@ -297,3 +303,24 @@ def test_backoff_retries_without_the_private_retry_method(
     assert isinstance(retried, Request)
     exc = asyncio.run(middleware.process_exception(retried, TimeoutError()))
     assert isinstance(exc, Request) and exc.meta["retry_times"] == 2
+
+
+def test_size_limited_decoders_that_warc_import_uses_still_exist_and_cut() -> None:
+    import gzip
+    import zlib
+
+    from scrapy.utils import _compression
+
+    where = "crawler/offline/warc_import.py (_DECODERS)"
+    for name in ("_inflate", "_unbrotli", "_unzstd", "_DecompressionMaxSizeExceeded"):
+        assert hasattr(_compression, name), (
+            f"Scrapy {scrapy.__version__}: private scrapy.utils._compression.{name} is gone; "
+            f"{where} relies on it")
+    from scrapy.utils.gz import gunzip
+
+    bomb = zlib.compress(b"\0" * 2_000_000)
+    with pytest.raises(_compression._DecompressionMaxSizeExceeded):
+        _compression._inflate(bomb, max_size=100_000)
+    assert _compression._inflate(zlib.compress(b"page"), max_size=100_000) == b"page"
+    with pytest.raises(_compression._DecompressionMaxSizeExceeded):
+        gunzip(gzip.compress(b"\0" * 2_000_000), max_size=100_000)
