@@ -183,6 +183,21 @@ def test_closing_fails_what_waits_in_the_download_queues() -> None:
     assert [f.check(CrawlClosing) for f in failures] == [CrawlClosing] * 3
 
 
+def test_a_queued_download_already_cancelled_is_left_alone() -> None:
+    """Scrapy cancels a queued download's deferred when its awaiting task is cancelled
+    (the engine closing): failing it again raised AlreadyCalledError in a timed call."""
+    from twisted.internet.defer import CancelledError, Deferred
+    cancelled, waiting = Deferred(), Deferred()
+    cancelled.addErrback(lambda f: f.trap(CancelledError))
+    cancelled.cancel()
+    failures: list[Any] = []
+    waiting.addErrback(failures.append)
+    queue = [(Request(f"{SITE}/a.html"), cancelled), (Request(f"{SITE}/b.html"), waiting)]
+    downloader = type("D", (), {"slots": {"farm.test": _Slot(queue)}})()
+    assert drain_downloader(downloader) == 1
+    assert [f.check(CrawlClosing) for f in failures] == [CrawlClosing]
+
+
 # -- the crawl ---------------------------------------------------------------------------
 
 needs_loopback = pytest.mark.skipif(

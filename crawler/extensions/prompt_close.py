@@ -87,6 +87,8 @@ def drain_downloader(downloader: Any) -> int:
     for slot in list(downloader.slots.values()):
         while slot.queue:
             request, deferred = slot.queue.popleft()
+            if deferred.called:  # its download was cancelled (the engine is closing too)
+                continue
             deferred.errback(Failure(CrawlClosing(f"crawl closing: {request.url} not fetched")))
             dropped += 1
     return dropped
