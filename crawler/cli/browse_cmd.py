@@ -101,7 +101,3 @@ def browse(port: int, host: str, open_browser: bool, db: str | None) -> None:
         args = datasette_args(path, metadata_file, host, port, open_browser,
                               immutable=on_read_only_storage(path))
         datasette_cli.cli.main(args, prog_name="silkroad browse", standalone_mode=False)
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(browse)

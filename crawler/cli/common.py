@@ -38,7 +38,8 @@ def checked_db_url(db: str | None) -> str:
     return url
 
 
-def _check_db_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+def _check_db_option(_ctx: click.Context, _param: click.Parameter,
+                     value: str | None) -> str | None:
     checked_db_url(value)
     return value
 

@@ -341,9 +341,3 @@ def health(fmt: str, health_seeds: str | None, strict: bool, db: str | None) -> 
 def _exit_for(report: list[SourceHealth] | None, strict: bool) -> None:
     if strict and report is not None and any(not h.healthy for h in report):
         sys.exit(1)
-
-
-def register(cli: click.Group) -> None:
-    for command in (schedule, runs, health):
-        cli.add_command(command)
-

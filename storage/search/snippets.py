@@ -43,10 +43,6 @@ class Snippet:
     def marked(self, before: str = "**", after: str = "**") -> str:
         return "".join(f"{before}{text}{after}" if hit else text for text, hit in self.segments)
 
-    @property
-    def has_match(self) -> bool:
-        return any(hit for _, hit in self.segments)
-
 
 def _marked_spans(highlighted: str) -> list[Span]:
     """Positions of the marked runs in the unmarked text."""
