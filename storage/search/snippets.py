@@ -16,7 +16,8 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from storage.search.fts_text import HAN_RUN, fts_text_mapped
+from crawler.analysis.script import HAN_RUN
+from storage.search.fts_text import fts_text_mapped
 from storage.search.index import FTS_TOKENIZER
 
 OPEN, CLOSE = "\x01", "\x02"
