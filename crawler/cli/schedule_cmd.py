@@ -18,7 +18,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crawler.cli.common import console, db_option, open_archive, sqlite_file
+from crawler.cli.common import console, db_option, open_archive
 from crawler.cli.crawl_cmd import seeds_option, setting_option
 from crawler.errors import UsageError
 from crawler.scheduling.scheduled_crawl import RUNNING, CrawlJob
@@ -26,7 +26,7 @@ from crawler.scheduling.scheduler import CrawlScheduler, JobInfo
 from crawler.scheduling.schedules import Schedule
 from crawler.seeds import default_seeds_path, load_seeds
 from crawler.timeutil import isoformat_utc
-from storage.engine import resolve_db_url
+from storage.engine import resolve_db_url, sqlite_file
 from storage.frontier import pending_counts
 from storage.health import SourceHealth, assess_archive, source_counts
 from storage.models import CrawlRun
