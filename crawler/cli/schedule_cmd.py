@@ -38,7 +38,8 @@ COUNT_COLUMNS = (
     ("off_topic", "off_topic"),
     ("errors", "errors"),
 )
-SERVICE_LOGGERS = ("crawler.scheduling.scheduler", "crawler.scheduling.scheduled_crawl", "storage.health")
+SERVICE_LOGGERS = ("crawler.scheduling.scheduler", "crawler.scheduling.scheduled_crawl",
+                   "storage.health")
 format_option = click.option("--format", "fmt", type=click.Choice(["table", "json"]),
                              default="table", show_default=True, help="Output format.")
 
