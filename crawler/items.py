@@ -20,12 +20,10 @@ class PageItem:
     source: str
     language_hint: str | None = None
     discovered_via: str | None = None
-    depth: int = 0
     previous_digest: str | None = None  # body digest of the page's last snapshot, if any
     revisit: bool = False  # same bytes as the last snapshot: nothing to analyse
     request_urls: list[str] = field(default_factory=list)  # as scheduled, redirects included
     analysis: Any = None  # crawler.analysis.page_analysis.PageAnalysis, set by AnalysePipeline
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         size = 0 if self.body is None else len(self.body)

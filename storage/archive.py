@@ -163,14 +163,7 @@ def record_fetch(
     page = session.scalar(select(Page).where(Page.url == fetch.page_url))
     page_state = "unchanged"
     if page is None:
-        page = Page(
-            url=fetch.page_url,
-            source_id=source_id,
-            first_seen_at=fetch.fetched_at,
-            last_fetched_at=fetch.fetched_at,
-            last_status=fetch.status,
-            discovered_via=fetch.discovered_via,
-        )
+        page = Page(**_page_columns(fetch, source_id))
         session.add(page)
         session.flush()
         page_state = "new"
@@ -189,20 +182,7 @@ def record_fetch(
             packed = fetch.packed or pack_body(fetch.body)
             if page_state == "unchanged":
                 page_state = "changed"
-            snapshot = Snapshot(
-                page_id=page.id,
-                run_id=run_id,
-                fetched_at=fetch.fetched_at,
-                url=fetch.final_url,
-                requested_url=fetch.url,
-                status=fetch.status,
-                headers=fetch.headers,
-                content_type=fetch.header("Content-Type"),
-                encoding=fetch.encoding,
-                body=packed.compressed,
-                body_sha256=digest,
-                body_size=packed.size,
-            )
+            snapshot = Snapshot(**_snapshot_columns(page.id, fetch, packed, run_id))
             session.add(snapshot)
             session.flush()
             snapshot_id = snapshot.id
@@ -283,9 +263,7 @@ def record_store_error(
     """
     page = session.scalar(select(Page).where(Page.url == fetch.page_url))
     if page is None:
-        page = Page(url=fetch.page_url, source_id=source_id, first_seen_at=fetch.fetched_at,
-                    last_fetched_at=fetch.fetched_at, last_status=fetch.status,
-                    discovered_via=fetch.discovered_via)
+        page = Page(**_page_columns(fetch, source_id))
         session.add(page)
         session.flush()
     page.last_fetched_at = fetch.fetched_at
@@ -298,30 +276,44 @@ def _record_first_fetch(session: Session, fetch: FetchRecord, source_id: int | N
                         run_id: int | None, outcome: str) -> StoreResult | None:
     """``record_fetch`` for a page not in the archive yet; None if it is."""
     page_id = session.scalar(_INSERT_NEW_PAGE, {
-        "url": fetch.page_url, "source_id": source_id, "first_seen_at": fetch.fetched_at,
-        "last_fetched_at": fetch.fetched_at, "last_status": fetch.status,
-        "last_outcome": outcome, "etag": fetch.header("ETag"),
-        "last_modified": fetch.header("Last-Modified"), "discovered_via": fetch.discovered_via,
+        **_page_columns(fetch, source_id), "last_outcome": outcome,
+        "etag": fetch.header("ETag"), "last_modified": fetch.header("Last-Modified"),
     })
     if page_id is None:
         return None
     assert fetch.body is not None
     packed = fetch.packed or pack_body(fetch.body)
-    snapshot_id = session.scalar(_INSERT_SNAPSHOT, {
-        "page_id": page_id, "run_id": run_id, "fetched_at": fetch.fetched_at,
-        "url": fetch.final_url, "requested_url": fetch.url, "status": fetch.status,
-        "headers": fetch.headers, "content_type": fetch.header("Content-Type"),
-        "encoding": fetch.encoding, "body": packed.compressed, "body_sha256": packed.sha256,
-        "body_size": packed.size,
-    })
+    snapshot_id = session.scalar(_INSERT_SNAPSHOT,
+                                 _snapshot_columns(page_id, fetch, packed, run_id))
     session.execute(_SET_LAST_SNAPSHOT, {"page_id": page_id, "digest": packed.sha256,
                                          "snapshot_id": snapshot_id})
-    session.execute(_INSERT_FETCH, {
-        "page_id": page_id, "run_id": run_id, "fetched_at": fetch.fetched_at,
-        "url": fetch.final_url, "status": fetch.status, "snapshot_id": snapshot_id,
-        "revisit": False, "outcome": outcome,
-    })
+    session.execute(_INSERT_FETCH,
+                    _fetch_columns(page_id, fetch, run_id, snapshot_id, outcome, revisit=False))
     return StoreResult("new", None, snapshot_id=snapshot_id)
+
+
+# A fetch's rows, one mapping each for the prebuilt statements and the ORM alike.
+
+def _page_columns(fetch: FetchRecord, source_id: int | None) -> dict[str, Any]:
+    return {"url": fetch.page_url, "source_id": source_id, "first_seen_at": fetch.fetched_at,
+            "last_fetched_at": fetch.fetched_at, "last_status": fetch.status,
+            "discovered_via": fetch.discovered_via}
+
+
+def _snapshot_columns(page_id: int, fetch: FetchRecord, packed: PackedBody,
+                      run_id: int | None) -> dict[str, Any]:
+    return {"page_id": page_id, "run_id": run_id, "fetched_at": fetch.fetched_at,
+            "url": fetch.final_url, "requested_url": fetch.url, "status": fetch.status,
+            "headers": fetch.headers, "content_type": fetch.header("Content-Type"),
+            "encoding": fetch.encoding, "body": packed.compressed, "body_sha256": packed.sha256,
+            "body_size": packed.size}
+
+
+def _fetch_columns(page_id: int, fetch: FetchRecord, run_id: int | None,
+                   snapshot_id: int | None, outcome: str, *, revisit: bool) -> dict[str, Any]:
+    return {"page_id": page_id, "run_id": run_id, "fetched_at": fetch.fetched_at,
+            "url": fetch.final_url, "status": fetch.status, "snapshot_id": snapshot_id,
+            "revisit": revisit, "outcome": outcome}
 
 
 def _log_fetch(
@@ -334,10 +326,8 @@ def _log_fetch(
     *,
     revisit: bool,
 ) -> None:
-    session.add(
-        Fetch(page_id=page.id, run_id=run_id, fetched_at=fetch.fetched_at, url=fetch.final_url,
-              status=fetch.status, snapshot_id=snapshot_id, revisit=revisit, outcome=outcome)
-    )
+    session.add(Fetch(**_fetch_columns(page.id, fetch, run_id, snapshot_id, outcome,
+                                       revisit=revisit)))
 
 
 def link_near_duplicate(session: Session, article: Article) -> None:

@@ -43,12 +43,21 @@ def parse_db_url(url: str) -> URL:
         raise DatabaseUrlError(
             f"unsupported database {parsed.drivername!r} in {url!r}: use sqlite:///PATH"
         )
-    database = parsed.database or ""
-    if database and database != ":memory:" and not database.startswith("file:"):
-        folder = Path(database).expanduser().resolve().parent
+    path = sqlite_file(parsed)
+    if path is not None:
+        folder = path.resolve().parent
         if not folder.is_dir():
             raise DatabaseUrlError(f"folder {folder} does not exist (database URL {url!r})")
     return parsed
+
+
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file behind a SQLite URL (``~`` expanded, not resolved); None for in-memory
+    databases and ``file:`` URIs, whose file SQLite finds itself."""
+    database = (url if isinstance(url, URL) else parse_db_url(url)).database or ""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
 
 
 def make_engine(url: str, *, readonly: bool = False, uri: str | None = None) -> Engine:

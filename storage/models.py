@@ -106,7 +106,7 @@ class Snapshot(Base):
     headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
     content_type: Mapped[str | None] = mapped_column(Text)
     encoding: Mapped[str | None] = mapped_column(String(32))
-    body: Mapped[bytes] = mapped_column(LargeBinary)  # compressed: crawler/analysis/snapshot_body.py
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # zstd: crawler/analysis/snapshot_body.py
     body_sha256: Mapped[str] = mapped_column(String(64))
     body_size: Mapped[int]
 

@@ -65,7 +65,3 @@ def article_provenance(session: Session, article: Article) -> Provenance | None:
         extractor=article.extractor,
         topic_version=article.topic_version,
     )
-
-
-def describe_path(path: list[Hop]) -> str:
-    return " → ".join(f"{hop.kind}" + (f" {hop.url}" if hop.url else "") for hop in path)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select, true
 from sqlalchemy.orm import Session
 
+from storage.engine import sqlite_file
 from storage.models import Article, CrawlRun, Page, Sighting, Snapshot, Source
 
 Counts = tuple[tuple[str, int], ...]
@@ -57,11 +58,8 @@ def _count(session: Session, model: Any) -> int:
 
 
 def database_file_bytes(engine: Engine) -> int | None:
-    database = engine.url.database
-    if engine.url.get_backend_name() != "sqlite" or not database or database == ":memory:":
-        return None
-    path = Path(database)
-    if not path.exists():
+    path = sqlite_file(engine.url) if engine.url.get_backend_name() == "sqlite" else None
+    if path is None or not path.exists():
         return None
     return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
 

@@ -83,9 +83,10 @@ def test_same_text_at_two_urls_is_one_article_two_sightings(session: Session) ->
 
 def test_unchanged_body_is_a_revisit_without_new_snapshot(session: Session) -> None:
     with session.begin():
-        record_fetch(session, fetch("http://a/1", b"same"), article(), run_id=None, outcome="article")
-        again = record_fetch(session, fetch("http://a/1", b"same", "2026-01-02T10:00:00"), article(),
-                             run_id=None, outcome="article")
+        record_fetch(session, fetch("http://a/1", b"same"), article(), run_id=None,
+                     outcome="article")
+        again = record_fetch(session, fetch("http://a/1", b"same", "2026-01-02T10:00:00"),
+                             article(), run_id=None, outcome="article")
     assert (again.page_state, again.article_state) == ("unchanged", "duplicate")
     assert count(session, Snapshot) == 1 and count(session, Article) == 1
     sighting = session.scalars(select(Sighting)).one()
@@ -145,9 +146,11 @@ def test_near_duplicate_repost_links_to_original(session: Session) -> None:
     original = " ".join(paragraphs)
     edited = " ".join(paragraphs[:4] + ["A rewritten paragraph about something else."]
                       + paragraphs[5:]) + " Reporting by our correspondent."
-    unrelated = "The weather in Almaty stayed warm and dry for the whole of the week, forecasters said."
+    unrelated = ("The weather in Almaty stayed warm and dry for the whole of the week, "
+                 "forecasters said.")
     with session.begin():
-        for url, text in (("http://a/1", original), ("http://b/1", edited), ("http://c/1", unrelated)):
+        for url, text in (("http://a/1", original), ("http://b/1", edited),
+                          ("http://c/1", unrelated)):
             record_fetch(session, fetch(url, text.encode()),
                          article(text, minhash=signature(text)), run_id=None, outcome="article")
     rows = session.execute(select(Article.url, Article.duplicate_of, Article.similarity)
@@ -209,7 +212,8 @@ def test_every_fetch_is_logged(session: Session) -> None:
 def test_the_earlier_publication_is_the_original_whatever_the_crawl_order(session: Session) -> None:
     from crawler.analysis.near_duplicates import signature
 
-    base = " ".join(f"Sentence {i} about the Khorgos dry port, China and Kazakhstan." for i in range(30))
+    base = " ".join(f"Sentence {i} about the Khorgos dry port, China and Kazakhstan."
+                    for i in range(30))
     repost = base + " Republished with permission."
     with session.begin():
         record_fetch(session, fetch("http://mirror/1", repost.encode()),

@@ -357,10 +357,14 @@ TEASER_LISTING_ZH = """<!DOCTYPE html><html lang="zh-CN"><head><meta charset="ut
 HEADLINES_DROPPED_EN = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <title>Example Herald</title><meta property="og:type" content="website"></head><body>
 <header><a href="/">Example Herald</a></header><main>
-<section><h2><a href="/news/2025/01/02/a.html">Kazakh grain exporters look east as Chinese demand grows</a></h2>
-<p>Traders in Kostanay say buyers from Xinjiang now take a third of the harvest, a share unthinkable five years ago.</p></section>
-<section><h2><a href="/news/2025/01/03/b.html">Uzbek textile mills sign supply deals with Chinese brands</a></h2>
-<p>Factories in the Fergana valley expect orders to double as the new railway shortens delivery times to the coast.</p></section>
+<section><h2><a href="/news/2025/01/02/a.html">Kazakh grain exporters look east as Chinese \
+demand grows</a></h2>
+<p>Traders in Kostanay say buyers from Xinjiang now take a third of the harvest, a share \
+unthinkable five years ago.</p></section>
+<section><h2><a href="/news/2025/01/03/b.html">Uzbek textile mills sign supply deals with \
+Chinese brands</a></h2>
+<p>Factories in the Fergana valley expect orders to double as the new railway shortens \
+delivery times to the coast.</p></section>
 </main></body></html>"""
 
 
@@ -389,7 +393,8 @@ SIGN_UP_BOXES = [
 def test_sign_up_boxes_stay_out_of_the_text(box: str) -> None:
     body = " ".join(
         f"Paragraph {i}: officials from China and Kazakhstan discussed the grain corridor "
-        f"and new customs rules at the Khorgos crossing, according to the ministry." for i in range(6))
+        f"and new customs rules at the Khorgos crossing, according to the ministry."
+        for i in range(6))
     html = (f"<html lang='en'><head><title>Grain corridor</title></head><body><article>"
             f"<h1>Grain corridor</h1><p>{body}</p>{box}</article></body></html>")
     article = extract_article(html, "http://news.example/2025/06/01/grain.html")

@@ -117,11 +117,12 @@ def test_warc_round_trip(crawled: dict) -> None:
 
 
 def test_reprocess_offline_reproduces_the_articles(crawled: dict) -> None:
-    before = query(crawled, "SELECT id, content_hash, countries, relevance FROM articles ORDER BY id")
+    articles = "SELECT id, content_hash, countries, relevance FROM articles ORDER BY id"
+    before = query(crawled, articles)
     result = run_cli("reprocess", "--db", crawled["db"])  # the web is stopped: no network
     assert result.returncode == 0, result.stderr
     assert "0 updated, 0 re-extracted, 0 newly archived, 0 now off-topic" in result.stdout
-    after = query(crawled, "SELECT id, content_hash, countries, relevance FROM articles ORDER BY id")
+    after = query(crawled, articles)
     assert after == before
 
 

@@ -25,6 +25,7 @@ from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
 from crawler.analysis.language import detect_language
+from crawler.analysis.script import HAN_RANGES
 from crawler.links.urls import is_http_url
 
 logger = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ TRAFILATURA_OPTIONS: MappingProxyType[str, Any] = MappingProxyType(
     }
 )
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+_CJK = re.compile(rf"[\u3040-\u30ff{HAN_RANGES}\uac00-\ud7af]")  # kana, Han, hangul
 _NON_SPACE = re.compile(r"\S")
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from crawler.analysis.script import count_han
+
 #: How much of the text is looked at; the opening paragraphs are representative.
 SAMPLE_CHARS = 10_000
 
@@ -23,7 +25,6 @@ SPECIFIC_LETTER_SHARE = 0.005
 #: Share of English function words among Latin words above which text is English.
 ENGLISH_STOPWORD_SHARE = 0.15
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
@@ -87,7 +88,7 @@ def detect_language(text: str, html_lang: str | None = None, hint: str | None = 
     hint_lang = normalise_language_tag(hint)
     sample = text[:SAMPLE_CHARS]
 
-    han = len(_HAN.findall(sample))
+    han = count_han(sample)
     kana = len(_KANA.findall(sample))
     hangul = len(_HANGUL.findall(sample))
     cyrillic = len(_CYRILLIC.findall(sample))

@@ -16,6 +16,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from crawler.analysis.script import SIGNATURE_HAN_RANGES
+
 NUM_PERM = 128
 BANDS = 32
 ROWS = NUM_PERM // BANDS
@@ -23,8 +25,8 @@ SIMILARITY_THRESHOLD = 0.6  # estimated Jaccard of shingles at which two texts a
 SHINGLE = 3
 SCHEME = "affine32"  # pinned: stored signatures must stay comparable across upgrades
 
-_TOKENS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_]+", re.UNICODE)
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_TOKENS = re.compile(f"[{SIGNATURE_HAN_RANGES}]|[^\\W_]+", re.UNICODE)
+_HAN = re.compile(f"[{SIGNATURE_HAN_RANGES}]")
 
 
 @lru_cache(maxsize=1)
@@ -43,7 +45,7 @@ def _prototype():  # type: ignore[no-untyped-def]
 
 def tokens(text: str) -> list[str]:
     text = unicodedata.normalize("NFKC", text).lower()
-    if _CJK.search(text):
+    if _HAN.search(text):
         text = _to_simplified().convert(text)
     return _TOKENS.findall(text)
 

@@ -55,14 +55,9 @@ class PageAnalysis:
     outcome: str  # article | off_topic | no_article
     encoding: str
     article: ArticleRecord | None = None  # set for articles and extracted off-topic pages
-    title: str | None = None
     canonical_url: str | None = None  # as the page declares it (rel=canonical / og:url)
     packed_body: PackedBody | None = None  # the raw bytes packed for storage, when asked
     extracted: bool = True  # False: off topic by the page's whole text, never extracted
-
-    @property
-    def keep(self) -> bool:
-        return self.outcome == ARCHIVABLE
 
 
 @lru_cache(maxsize=4)
@@ -135,5 +130,4 @@ def _analyse(body: bytes, url: str, content_type: str | None, language_hint: str
     outcome = ARCHIVABLE if verdict.keep else OFF_TOPIC
     if verdict.keep:
         record = replace(record, minhash=signature(extracted.text))
-    return PageAnalysis(outcome, decoded.encoding, record, extracted.title,
-                        extracted.canonical_url)
+    return PageAnalysis(outcome, decoded.encoding, record, extracted.canonical_url)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crawler.analysis.script import HAN_RANGES, has_han
 from crawler.errors import TopicProfileError
 
 __all__ = ["DEFAULT_PROFILE_PATH", "TopicProfile", "TopicProfileError", "TopicSignals",
@@ -40,8 +41,7 @@ _STAR = "\x00"  # a word that may go on (stems)
 _SEP = "\x01"  # a space or a hyphen between the words of a phrase
 _SEP_CLASS = r"[\s\-\u2010-\u2015]*"
 _SEP_CHARS = re.compile(r"[\s\-\u2010-\u2015]+")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_CJK_AHEAD = r"(?=[\u3400-\u9fff\uf900-\ufaff])"  # raw patterns in Chinese start with a Han
+_HAN_AHEAD = f"(?=[{HAN_RANGES}])"  # raw patterns in Chinese start with a Han
 _APOSTROPHES = "\u2019\u2018\u02bb\u02bc\u0060\u00b4\u02b9\u2032"
 _SENTENCE_END = re.compile(
     r"[.!?\u2026]+[\"'\u00bb\u201d)\]]*(?=\s)|[\u3002\uff01\uff1f\uff1b!?;]+|\n")
@@ -268,7 +268,7 @@ class TopicProfile:
     def _add_term(self, term: str, entry: _Entry, language: str) -> None:
         if term.startswith("re:"):
             self._raw.append((term[3:], [entry]))
-        elif _CJK.search(term):
+        elif has_han(term):
             self._lexicons["zh"].add(term, entry)
         elif term.startswith("="):
             self._lexicons["cs"].add(term[1:], entry)
@@ -291,11 +291,11 @@ class TopicProfile:
         words = (rf"(?<!\w)(?:(?P<ci>(?i:{_first(ci)}{_trie(ci)})(?!\w))"
                  rf"|(?P<cs>{_first(cs)}(?:{_trie(cs)})(?!\w)))")
         han = rf"(?P<zh>(?i:{_first(zh)}{_trie(zh)}))"
-        raw_han = [f"(?P<r{i}>{p})" for i, p in raw if _CJK.search(p)]
-        raw_other = [f"(?P<r{i}>{p})" for i, p in raw if not _CJK.search(p)]
+        raw_han = [f"(?P<r{i}>{p})" for i, p in raw if has_han(p)]
+        raw_other = [f"(?P<r{i}>{p})" for i, p in raw if not has_han(p)]
         parts = [words, han]
         if raw_han:
-            parts.append(f"{_CJK_AHEAD}(?:{'|'.join(raw_han)})")
+            parts.append(f"{_HAN_AHEAD}(?:{'|'.join(raw_han)})")
         return re.compile("|".join(parts + raw_other))
 
     # -- matching ---------------------------------------------------------

@@ -13,7 +13,7 @@ import click
 from crawler.cli.common import db_option, open_archive
 from crawler.errors import UsageError
 from storage.archive_file import on_read_only_storage
-from storage.engine import parse_db_url, resolve_db_url
+from storage.engine import resolve_db_url, sqlite_file
 
 DEFAULT_PORT = 8001
 TEMPLATE_DATABASE = "archive"
@@ -28,11 +28,10 @@ DATASETTE_SETTINGS = {
 
 
 def archive_path(db: str | None) -> Path:
-    url = parse_db_url(resolve_db_url(db))
-    database = url.database or ""
-    if not database or database == ":memory:" or database.startswith("file:"):
+    file = sqlite_file(resolve_db_url(db))
+    if file is None:
         raise UsageError("browse needs an archive file, e.g. --db sqlite:///archive.sqlite")
-    path = Path(database).expanduser().resolve()
+    path = file.resolve()
     if not path.is_file():
         raise UsageError(f"no archive at {path}: run `silkroad crawl` or `silkroad demo` first")
     return path
@@ -101,7 +100,3 @@ def browse(port: int, host: str, open_browser: bool, db: str | None) -> None:
         args = datasette_args(path, metadata_file, host, port, open_browser,
                               immutable=on_read_only_storage(path))
         datasette_cli.cli.main(args, prog_name="silkroad browse", standalone_mode=False)
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(browse)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -13,7 +12,7 @@ from sqlalchemy import Engine
 
 from crawler.errors import DatabaseUrlError
 from storage.archive_file import ArchiveFile, check_archive, read_only_uri
-from storage.engine import make_engine, parse_db_url, resolve_db_url
+from storage.engine import make_engine, parse_db_url, resolve_db_url, sqlite_file
 from storage.migrate import upgrade
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,7 +37,8 @@ def checked_db_url(db: str | None) -> str:
     return url
 
 
-def _check_db_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+def _check_db_option(_ctx: click.Context, _param: click.Parameter,
+                     value: str | None) -> str | None:
     checked_db_url(value)
     return value
 
@@ -52,14 +52,6 @@ def db_option(func: F) -> F:
         callback=_check_db_option,
         help="Database URL or path (default: $SILKROAD_DB, else sqlite:///archive.sqlite).",
     )(func)
-
-
-def sqlite_file(url: str) -> Path | None:
-    """The file behind a SQLite URL; None for in-memory and URI databases."""
-    database = parse_db_url(url).database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return Path(database).expanduser()
 
 
 def check_db_file(url: str, *, for_writing: bool) -> ArchiveFile | None:

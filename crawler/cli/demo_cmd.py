@@ -66,7 +66,7 @@ def demo(db: str | None) -> None:
         report = crawl_and_report(settings, db_url, quiet_logs=True)
     if not report.ok:
         sys.exit(1)
-    show_run_articles(db_url, report.run_id, expected)
+    show_run_articles(db_url, expected)
 
 
 def _short(url: str) -> str:
@@ -76,7 +76,7 @@ def _short(url: str) -> str:
     return f"{parts.hostname}{'/…/' if parts.path.count('/') > 1 else '/'}{tail}"
 
 
-def show_run_articles(db_url: str, run_id: int | None, expected: dict) -> None:
+def show_run_articles(db_url: str, expected: dict) -> None:
     engine = make_engine(db_url, readonly=True)
     with Session(engine) as session:
         records = [r for r in iter_records(session)]

@@ -18,10 +18,10 @@ from crawler.cli.common import (
     db_option,
     err_console,
     open_archive,
-    sqlite_file,
 )
 from crawler.cli.safe_output import STDOUT, output_stream, output_target
 from crawler.errors import UsageError
+from storage.engine import sqlite_file
 from storage.models import Source
 from storage.records import RECORD_FIELDS, ArticleFilter, iter_records, parse_day
 from storage.warc_export import write_warc

@@ -18,7 +18,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crawler.cli.common import console, db_option, open_archive, sqlite_file
+from crawler.cli.common import console, db_option, open_archive
 from crawler.cli.crawl_cmd import seeds_option, setting_option
 from crawler.errors import UsageError
 from crawler.scheduling.scheduled_crawl import RUNNING, CrawlJob
@@ -26,7 +26,7 @@ from crawler.scheduling.scheduler import CrawlScheduler, JobInfo
 from crawler.scheduling.schedules import Schedule
 from crawler.seeds import default_seeds_path, load_seeds
 from crawler.timeutil import isoformat_utc
-from storage.engine import resolve_db_url
+from storage.engine import resolve_db_url, sqlite_file
 from storage.frontier import pending_counts
 from storage.health import SourceHealth, assess_archive, source_counts
 from storage.models import CrawlRun
@@ -38,7 +38,8 @@ COUNT_COLUMNS = (
     ("off_topic", "off_topic"),
     ("errors", "errors"),
 )
-SERVICE_LOGGERS = ("crawler.scheduling.scheduler", "crawler.scheduling.scheduled_crawl", "storage.health")
+SERVICE_LOGGERS = ("crawler.scheduling.scheduler", "crawler.scheduling.scheduled_crawl",
+                   "storage.health")
 format_option = click.option("--format", "fmt", type=click.Choice(["table", "json"]),
                              default="table", show_default=True, help="Output format.")
 
@@ -341,9 +342,3 @@ def health(fmt: str, health_seeds: str | None, strict: bool, db: str | None) -> 
 def _exit_for(report: list[SourceHealth] | None, strict: bool) -> None:
     if strict and report is not None and any(not h.healthy for h in report):
         sys.exit(1)
-
-
-def register(cli: click.Group) -> None:
-    for command in (schedule, runs, health):
-        cli.add_command(command)
-

@@ -231,8 +231,3 @@ def stats(fmt: str, db: str | None) -> None:
         _dump_json(result.as_dict())
     else:
         _stats_tables(result)
-
-
-def register(cli: click.Group) -> None:
-    for command in (search, show, stats):
-        cli.add_command(command)

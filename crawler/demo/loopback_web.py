@@ -187,8 +187,8 @@ class LoopbackWeb:
     def __enter__(self) -> LoopbackWeb:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(self, _exc_type: type[BaseException] | None, _exc: BaseException | None,
+                 _tb: TracebackType | None) -> None:
         self.stop()
 
     @property
@@ -243,7 +243,7 @@ class LoopbackWeb:
         with self._lock:
             return self._overrides.get((site, path))
 
-    def _respond(self, site: _Site, method: str, target: str,
+    def _respond(self, site: _Site, target: str,
                  request_headers: Mapping[str, str]) -> _Response:
         path = unquote(urlsplit(target).path) or "/"
         if _is_hidden(path):
@@ -339,7 +339,7 @@ class _Handler(BaseHTTPRequestHandler):
             key = "-".join(part.capitalize() for part in name.split("-"))
             headers[key] = f"{headers[key]}, {value}" if key in headers else value
         try:
-            response = web._respond(site, self.command, self.path, headers)
+            response = web._respond(site, self.path, headers)
         except Exception:
             logger.exception("Loopback web: cannot serve %s%s", site.spec.name, self.path)
             response = web._page(HTTPStatus.INTERNAL_SERVER_ERROR, self.path)

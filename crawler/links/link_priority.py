@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit
 
+from crawler.analysis.script import count_han
 from crawler.analysis.topic import TopicProfile
 
 MIN_PRIORITY = -10
@@ -81,7 +82,6 @@ _SLUG = re.compile(r"/[^/?#]*[a-z\u0430-\u044f][^/?#]*-[^/?#]+-[^/?#]+-[^/?#]+/?
 # One short word as the whole path (/news/, /world, /zhongya/, /section3.html).
 _SHORT_SECTION = re.compile(r"^/[a-z\u0430-\u044f]{2,20}\d{0,2}(?:/|\.s?html?)?$", re.IGNORECASE)
 _WORD_BREAKS = re.compile(r"[-_/.+=&?%]+")
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def link_priority(url: str, anchor_text: str, profile: TopicProfile) -> int:
@@ -134,6 +134,6 @@ def _words_score(anchor: str, path: str, profile: TopicProfile) -> int:
         score = 0
     score += PER_THEME_WORD * min(signals.themes, MAX_THEME_WORDS)
     words = anchor.split()
-    if len(words) >= 5 or len(_CJK.findall(anchor)) >= 10:
+    if len(words) >= 5 or count_han(anchor) >= 10:
         score += HEADLINE_LIKE
     return score

@@ -32,7 +32,7 @@ import crawler
 from crawler.parent_watch import PARENT_PID_ENV
 from crawler.timeutil import utcnow
 from storage.archive import start_run
-from storage.engine import make_engine, parse_db_url, session_factory
+from storage.engine import make_engine, parse_db_url, session_factory, sqlite_file
 from storage.models import CrawlRun
 from storage.run_liveness import pid_alive, run_process_alive
 
@@ -54,9 +54,9 @@ SCHEDULER_PID = "scheduler_pid"
 def absolute_db_url(url: str) -> str:
     """A stored job must find the archive again whatever the scheduler's working folder."""
     parsed = parse_db_url(url)
-    database = parsed.database or ""
-    if database and database != ":memory:" and not database.startswith("file:"):
-        parsed = parsed.set(database=str(Path(database).expanduser().resolve()))
+    path = sqlite_file(parsed)
+    if path is not None:
+        parsed = parsed.set(database=str(path.resolve()))
     return parsed.render_as_string(hide_password=False)
 
 

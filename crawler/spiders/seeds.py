@@ -237,7 +237,6 @@ class SeedsSpider(scrapy.Spider):
             source=source.name,
             language_hint=source.language,
             discovered_via=via,
-            depth=response.meta.get("depth", 0),
             previous_digest=response.meta.get("silkroad_last_digest"),
             request_urls=_request_urls(response),
         )

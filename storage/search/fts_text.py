@@ -14,13 +14,11 @@ migration that rebuilds ``articles_fts`` (``storage.search.index.rebuild_index``
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from operator import add
 
-# CJK Unified Ideographs, Extension A, Compatibility Ideographs, Extensions B-F.
-HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]+")
+from crawler.analysis.script import HAN_RUN
 
 # Same-length replacements only, so offsets into the original text stay valid:
 # ё is written as е in most Russian text; \x01 and \x02 are our highlight markers.
@@ -46,10 +44,6 @@ def fts_text(value: str | None) -> str:
     if not value:
         return ""
     return HAN_RUN.sub(lambda m: " " + bigrams(m.group()) + " ", _fold(value))
-
-
-def has_han(value: str) -> bool:
-    return HAN_RUN.search(value) is not None
 
 
 @dataclass(frozen=True)

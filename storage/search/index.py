@@ -25,10 +25,6 @@ log = logging.getLogger(__name__)
 
 FTS_TABLE = "articles_fts"
 FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
-CREATE_FTS_SQL = (
-    f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5("
-    f"title, body, content='', tokenize='{FTS_TOKENIZER}')"
-)
 _INSERT = text(f"INSERT INTO {FTS_TABLE}(rowid, title, body) VALUES (:id, :title, :body)")
 _DELETE = text(
     f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, body) "

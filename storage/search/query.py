@@ -16,8 +16,9 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from crawler.analysis.script import has_han
 from crawler.errors import QueryError
-from storage.search.fts_text import fts_text, has_han
+from storage.search.fts_text import fts_text
 
 OPERATORS = ("AND", "OR", "NOT")
 MAX_TERMS = 64

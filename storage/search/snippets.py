@@ -16,7 +16,8 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from storage.search.fts_text import HAN_RUN, fts_text_mapped
+from crawler.analysis.script import HAN_RUN
+from storage.search.fts_text import fts_text_mapped
 from storage.search.index import FTS_TOKENIZER
 
 OPEN, CLOSE = "\x01", "\x02"
@@ -42,10 +43,6 @@ class Snippet:
 
     def marked(self, before: str = "**", after: str = "**") -> str:
         return "".join(f"{before}{text}{after}" if hit else text for text, hit in self.segments)
-
-    @property
-    def has_match(self) -> bool:
-        return any(hit for _, hit in self.segments)
 
 
 def _marked_spans(highlighted: str) -> list[Span]:

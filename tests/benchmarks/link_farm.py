@@ -21,7 +21,8 @@ from pathlib import Path
 from tests.link_farm_web import farm_seeds, link_farm_web
 from tests.test_hostile_web import tree_rss
 
-EXTENSIONS = {"tests.link_farm_web.ReactorLagProbe": 0, "crawler.extensions.prompt_close.PromptClose": 0}
+EXTENSIONS = {"tests.link_farm_web.ReactorLagProbe": 0,
+              "crawler.extensions.prompt_close.PromptClose": 0}
 
 
 def main(extra: list[str]) -> None:
