@@ -24,9 +24,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from crawler.offline import reprocess as reprocess_module
 from crawler.cli.main import cli
 from crawler.demo.loopback_web import LoopbackWeb
+from crawler.offline import reprocess as reprocess_module
 from crawler.scheduling.scheduled_crawl import (
     SCHEDULER_PID,
     crawl_in_progress,

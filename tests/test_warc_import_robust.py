@@ -20,8 +20,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 from warcio.warcwriter import WARCWriter
 
-from crawler.offline import warc_import
 from crawler.analysis.snapshot_body import unpack_body
+from crawler.offline import warc_import
 from crawler.settings import DOWNLOAD_MAXSIZE
 from storage.archive import FetchRecord, record_fetch
 from storage.engine import session_factory
