@@ -15,8 +15,8 @@ from typing import Any
 
 from crawler.parent_watch import watch_parent_from_env
 from crawler.seeds import load_seeds
-from storage.engine import make_engine, resolve_db_url
-from storage.migrate import upgrade
+from crawler.vocabulary import RunOutcome, Stat
+from storage.engine import resolve_db_url
 
 # A scheduled crawl whose scheduler died stops as the scheduler would stop it (see
 # crawler.scheduling.scheduled_crawl): SIGTERM, SIGINT 6 s later, SIGKILL 1.5 s after that; with its
@@ -32,11 +32,11 @@ class CrawlReport:
     stats: dict[str, Any]
 
     def count(self, key: str) -> int:
-        return int(self.stats.get(f"silkroad/{key}", 0) or 0)
+        return int(self.stats.get(Stat.named(key), 0) or 0)
 
     @property
     def ok(self) -> bool:
-        return self.outcome == "ok"
+        return self.outcome == RunOutcome.OK
 
 
 def crawl_settings(
@@ -64,12 +64,14 @@ def crawl_settings(
 
 
 def run_crawl(settings: Any, *, on_start: Callable[[Any], None] | None = None) -> CrawlReport:
-    """Validate inputs (one-line errors), migrate, crawl to completion, return the report."""
+    """Validate inputs (one-line errors), crawl to completion, return the report.
+
+    The archive is opened and migrated by the crawler's ArchiveDatabase extension as
+    the crawler is set up, before the reactor runs: an archive that cannot be opened
+    raises here, as a bad seeds file does, and nothing is fetched.
+    """
     watch_parent_from_env(ORPHANED_STOP)
     load_seeds(settings.get("SEEDS_FILE"))
-    engine = make_engine(settings.get("SILKROAD_DB"))
-    upgrade(engine)
-    engine.dispose()
 
     from scrapy.crawler import CrawlerProcess
 
@@ -77,12 +79,23 @@ def run_crawl(settings: Any, *, on_start: Callable[[Any], None] | None = None) -
     crawler = process.create_crawler("seeds")
     if on_start is not None:
         on_start(crawler)
-    process.crawl(crawler)
+    setting_up, set_up_failures = [True], []
+
+    def set_up_failed(failure: Any) -> Any:
+        if not setting_up[0]:
+            return failure
+        set_up_failures.append(failure)
+        return None
+
+    process.crawl(crawler).addErrback(set_up_failed)
+    setting_up[0] = False
+    if set_up_failures:
+        set_up_failures[0].raiseException()
     process.start()
     stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
     return CrawlReport(
-        run_id=stats.get("silkroad/run_id"),
-        outcome=str(stats.get("silkroad/outcome", "failed")),
+        run_id=stats.get(Stat.RUN_ID),
+        outcome=str(stats.get(Stat.OUTCOME, RunOutcome.FAILED)),
         close_reason=str(stats.get("finish_reason", "unknown")),
         stats=stats,
     )

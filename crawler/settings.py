@@ -112,9 +112,16 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.robots_size.RobotsTxtSizeMiddleware": 580,
 }
 
-# Once the page budget is spent or SIGTERM came, nothing queued is fetched
-# (crawler/extensions/prompt_close.py).
-EXTENSIONS = {"crawler.extensions.prompt_close.PromptClose": 0}
+EXTENSIONS = {
+    # Once the page budget is spent or SIGTERM came, nothing queued is fetched.
+    "crawler.extensions.prompt_close.PromptClose": 0,
+    # The crawl's archive, opened and migrated once; its run row; its frontier. Built in
+    # this order, before the engine, so the pipelines and middlewares find them
+    # (crawler.get_extension), and the run is closed before the archive.
+    "crawler.extensions.archive_database.ArchiveDatabase": 1,
+    "crawler.extensions.run_record.RunRecord": 2,
+    "crawler.extensions.frontier_recorder.FrontierRecorder": 3,
+}
 
 ITEM_PIPELINES = {
     "crawler.pipelines.analyse.AnalysePipeline": 100,

@@ -21,20 +21,21 @@ from crawler.analysis.page_analysis import ArticleRecord
 from crawler.analysis.snapshot_body import PackedBody, pack_body
 from crawler.links.urls import canonical_url
 from crawler.timeutil import utcnow
+from crawler.vocabulary import ArticleState, PageOutcome, PageState
 from storage.models import (
     Article,
     ArticleBand,
-    CrawlRun,
     Fetch,
     Page,
     Sighting,
     Snapshot,
     Source,
 )
+from storage.runs import finish_run, run_counts, start_run  # noqa: F401  (re-exported)
 from storage.search.index import index_article
 
-REVISIT = "revisit"  # outcome of a fetch whose bytes equal the last snapshot (or a 304)
-STORE_ERROR = "store_error"  # outcome of a fetch that could not be stored (see record_store_error)
+REVISIT = PageOutcome.REVISIT  # the bytes equal the last snapshot (or a 304)
+STORE_ERROR = PageOutcome.STORE_ERROR  # could not be stored (see record_store_error)
 
 # One equality pair per band, ORed: SQLite searches the primary key for each (a row-value
 # IN over the pairs made it scan the whole table, for every new article). Built once: the
@@ -161,12 +162,12 @@ def record_fetch(
         if first is not None:
             return first
     page = session.scalar(select(Page).where(Page.url == fetch.page_url))
-    page_state = "unchanged"
+    page_state = PageState.UNCHANGED
     if page is None:
         page = Page(**_page_columns(fetch, source_id))
         session.add(page)
         session.flush()
-        page_state = "new"
+        page_state = PageState.NEW
     page.last_fetched_at = fetch.fetched_at
     page.last_status = fetch.status
     if outcome != REVISIT:
@@ -180,8 +181,8 @@ def record_fetch(
         digest = fetch.packed.sha256 if fetch.packed else body_digest(fetch.body)
         if digest != page.last_digest:
             packed = fetch.packed or pack_body(fetch.body)
-            if page_state == "unchanged":
-                page_state = "changed"
+            if page_state == PageState.UNCHANGED:
+                page_state = PageState.CHANGED
             snapshot = Snapshot(**_snapshot_columns(page.id, fetch, packed, run_id))
             session.add(snapshot)
             session.flush()
@@ -189,13 +190,13 @@ def record_fetch(
             page.last_digest = digest
             page.last_snapshot_id = snapshot_id
 
-    if outcome == REVISIT and page_state == "unchanged":
+    if outcome == REVISIT and page_state == PageState.UNCHANGED:
         article_id = _refresh_page_sightings(session, page, fetch, run_id)
         _log_fetch(session, page, fetch, run_id, snapshot_id, outcome, revisit=True)
         return StoreResult(page_state, REVISIT if article_id else None, article_id, snapshot_id)
     if article is None:
         _log_fetch(session, page, fetch, run_id, snapshot_id, outcome,
-                   revisit=page_state == "unchanged")
+                   revisit=page_state == PageState.UNCHANGED)
         return StoreResult(page_state, None, snapshot_id=snapshot_id)
 
     existing = session.scalar(select(Article).where(Article.content_hash == article.content_hash))
@@ -227,10 +228,10 @@ def record_fetch(
         index_article(session, existing)
         if article.minhash is not None:
             link_near_duplicate(session, existing)
-        article_state = "new"
+        article_state = ArticleState.NEW
     else:
         existing.last_seen_at = max(existing.last_seen_at, fetch.fetched_at)
-        article_state = "duplicate"
+        article_state = ArticleState.DUPLICATE
     _record_sighting(session, existing.id, page.id, snapshot_id, fetch, run_id)
     if canonical_url(fetch.final_url) != canonical_url(fetch.url):
         # Redirected: the URL the text was served at is a sighting too.
@@ -434,54 +435,3 @@ def _record_sighting(
         sighting.last_seen_at = fetch.fetched_at
         sighting.last_run_id = run_id
         sighting.times_seen += 1
-
-
-def start_run(
-    session: Session,
-    *,
-    trigger: str,
-    seeds_file: str | None = None,
-    pid: int | None = None,
-    session_id: int | None = None,
-) -> CrawlRun:
-    """A new crawl_runs row; ``session_id`` names the interrupted run it resumes."""
-    run = CrawlRun(trigger=trigger, started_at=utcnow(), outcome="running", seeds_file=seeds_file,
-                   pid=pid, stats={}, session_id=session_id)
-    session.add(run)
-    session.flush()
-    if run.session_id is None:
-        run.session_id = run.id
-    return run
-
-
-def run_counts(session: Session, run_id: int) -> dict[str, int]:
-    """What a run stored, counted in the archive: pages fetched and articles archived."""
-    return {
-        "fetched": session.scalar(select(func.count()).select_from(Fetch)
-                                  .where(Fetch.run_id == run_id)) or 0,
-        "archived": session.scalar(select(func.count()).select_from(Article)
-                                   .where(Article.first_run_id == run_id)) or 0,
-    }
-
-
-def finish_run(
-    session: Session,
-    run_id: int,
-    *,
-    outcome: str,
-    exit_status: int | None,
-    counts: dict[str, int],
-    stats: dict[str, Any],
-) -> None:
-    run = session.get(CrawlRun, run_id)
-    if run is None:
-        return
-    run.finished_at = utcnow()
-    run.outcome = outcome
-    run.exit_status = exit_status
-    run.pages_fetched = counts.get("fetched", 0)
-    run.articles_archived = counts.get("archived", 0)
-    run.duplicates = counts.get("duplicates", 0)
-    run.off_topic = counts.get("off_topic", 0)
-    run.errors = counts.get("errors", 0)
-    run.stats = stats

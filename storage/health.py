@@ -18,21 +18,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crawler.vocabulary import RunOutcome, SourceStat, Stat, Trigger
 from storage.models import CrawlRun
+from storage.runs import latest_runs
 
-SOURCE_PREFIX = "silkroad/source/"
+SOURCE_PREFIX = Stat.SOURCE_PREFIX
 FAILURE_COUNTERS = {
-    "http_errors": "HTTP errors (4xx/5xx)",
-    "robots_denied": "robots.txt denials",
-    "fetch_errors": "network errors",
+    SourceStat.HTTP_ERRORS: "HTTP errors (4xx/5xx)",
+    SourceStat.ROBOTS_DENIED: "robots.txt denials",
+    SourceStat.FETCH_ERRORS: "network errors",
 }
 # Runs that read stored pages instead of crawling say nothing about a site.
-NON_CRAWL_TRIGGERS = frozenset({"import", "reprocess"})
+NON_CRAWL_TRIGGERS = frozenset({Trigger.IMPORT, Trigger.REPROCESS})
 # Interrupted and still-running crawls are incomplete: judging from them would mislead.
-JUDGED_OUTCOMES = frozenset({"ok", "failed"})
+JUDGED_OUTCOMES = frozenset({RunOutcome.OK, RunOutcome.FAILED})
 
 
 @dataclass(frozen=True)
@@ -106,13 +107,9 @@ def source_counts(stats: Mapping[str, Any]) -> dict[str, dict[str, int]]:
 
 def judged_runs(session: Session, window: int) -> list[RunStats]:
     """The latest finished crawls, oldest first."""
-    query = (
-        select(CrawlRun)
-        .where(CrawlRun.outcome.in_(JUDGED_OUTCOMES), CrawlRun.trigger.not_in(NON_CRAWL_TRIGGERS))
-        .order_by(CrawlRun.id.desc())
-        .limit(window)
-    )
-    return [RunStats.of(run) for run in reversed(session.scalars(query).all())]
+    runs = latest_runs(session, window, outcomes=JUDGED_OUTCOMES,
+                       exclude_triggers=NON_CRAWL_TRIGGERS)
+    return [RunStats.of(run) for run in reversed(runs)]
 
 
 def assess_archive(session: Session, policy: HealthPolicy | None = None,
@@ -163,15 +160,15 @@ def _problems(series: Sequence[Mapping[str, int]], policy: HealthPolicy) -> list
         if stale is not None:
             problems.append(stale)
     recent = series[-policy.stale_runs:]
-    analysed = _sum(recent, "fetched") - _sum(recent, "prefiltered")
-    no_text = _sum(recent, "no_article") + _sum(recent, "analysis_errors")
+    analysed = _sum(recent, SourceStat.FETCHED) - _sum(recent, SourceStat.PREFILTERED)
+    no_text = _sum(recent, SourceStat.NO_ARTICLE) + _sum(recent, SourceStat.ANALYSIS_ERRORS)
     if analysed >= policy.min_pages and no_text / analysed >= policy.extraction_share:
         problems.append(Problem(
             "extraction",
             f"no article text in {no_text} of {analysed} pages analysed in the last "
             f"{_runs(len(recent))}"))
-    archived = _sum(recent, "archived")
-    undated = _sum(recent, "undated")
+    archived = _sum(recent, SourceStat.ARCHIVED)
+    undated = _sum(recent, SourceStat.UNDATED)
     if archived >= policy.min_articles and undated / archived >= policy.undated_share:
         problems.append(Problem(
             "undated",
@@ -185,11 +182,11 @@ def _failing(series: Sequence[Mapping[str, int]], policy: HealthPolicy) -> Probl
         return None
     recent, before = series[-policy.failing_runs:], series[:-policy.failing_runs]
     failures = {name: _sum(recent, name) for name in FAILURE_COUNTERS}
-    fetched = _sum(recent, "fetched")
+    fetched = _sum(recent, SourceStat.FETCHED)
     detail = ", ".join(f"{count} {FAILURE_COUNTERS[name]}"
                        for name, count in failures.items() if count)
-    if all(counts.get("fetched", 0) == 0 for counts in recent):
-        earlier = max((counts.get("fetched", 0) for counts in before), default=0)
+    if all(counts.get(SourceStat.FETCHED, 0) == 0 for counts in recent):
+        earlier = max((counts.get(SourceStat.FETCHED, 0) for counts in before), default=0)
         if earlier or any(failures.values()):
             was = f" (it used to fetch {earlier})" if earlier else ""
             return Problem("unreachable",
@@ -207,10 +204,10 @@ def _stale(series: Sequence[Mapping[str, int]], policy: HealthPolicy) -> Problem
     if len(series) <= policy.stale_runs:
         return None
     recent, before = series[-policy.stale_runs:], series[:-policy.stale_runs]
-    if any(counts.get("archived", 0) for counts in recent):
+    if any(counts.get(SourceStat.ARCHIVED, 0) for counts in recent):
         return None
-    last_productive = next((counts for counts in reversed(before) if counts.get("archived")),
-                           None)
+    last_productive = next(
+        (counts for counts in reversed(before) if counts.get(SourceStat.ARCHIVED)), None)
     if last_productive is None:
         return None
     return Problem("stale",
@@ -220,7 +217,7 @@ def _stale(series: Sequence[Mapping[str, int]], policy: HealthPolicy) -> Problem
 
 def _failure_share(counts: Mapping[str, int]) -> float:
     failed = sum(counts.get(name, 0) for name in FAILURE_COUNTERS)
-    total = failed + counts.get("fetched", 0)
+    total = failed + counts.get(SourceStat.FETCHED, 0)
     return failed / total if total else 0.0
 
 

@@ -34,11 +34,11 @@ from crawler.scheduling.scheduled_crawl import (
 )
 from crawler.scheduling.scheduler import CrawlScheduler
 from crawler.timeutil import utcnow
-from storage import run_liveness
+from storage import runs
 from storage.archive import FetchRecord, record_fetch, start_run
 from storage.engine import make_engine, session_factory
 from storage.models import CrawlRun, Page
-from storage.run_liveness import pid_alive, process_started_at, run_process_alive
+from storage.runs import pid_alive, process_started_at, run_process_alive
 from tests.conftest import FAST_CRAWL, FIXTURES, REPO, run_cli, write_seeds
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
@@ -255,10 +255,10 @@ def test_process_start_time_tells_a_reused_pid() -> None:
 
 
 def test_without_a_start_time_old_runs_are_dead(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(run_liveness, "process_started_at", lambda pid: None)
+    monkeypatch.setattr(runs, "process_started_at", lambda pid: None)
     now = utcnow()
     assert run_process_alive(os.getpid(), now - timedelta(hours=20), now=now)
-    assert not run_process_alive(os.getpid(), now - run_liveness.MAX_RUN_AGE
+    assert not run_process_alive(os.getpid(), now - runs.MAX_RUN_AGE
                                  - timedelta(minutes=1), now=now)
 
 

@@ -21,6 +21,9 @@ from sqlalchemy.orm import Session
 
 from crawler.analysis.fingerprint import body_digest
 from crawler.analysis.page_analysis import ARCHIVABLE, OFF_TOPIC
+from crawler.extensions.archive_database import ArchiveDatabase
+from crawler.extensions.frontier_recorder import FrontierRecorder
+from crawler.extensions.run_record import RunRecord
 from crawler.items import PageItem
 from crawler.pipelines.analyse import AnalysePipeline
 from crawler.pipelines.archive import ArchivePipeline, Duplicate, OffTopic, Revisit
@@ -80,11 +83,19 @@ async def through(pipelines: list[Any], items: list[Any]) -> list[Any]:
 def run(crawler: Any, items: list[Any]) -> list[Any]:
     """The items through analyse then archive; the run recorded as a crawl ends it."""
     analyse = AnalysePipeline.from_crawler(crawler)
-    # Not from_crawler: it hooks the reactor's shutdown, and no reactor runs here.
-    archive = ArchivePipeline(crawler, crawler.settings["SILKROAD_DB"], 50,
+    # The extensions built by hand, not from_crawler: RunRecord hooks the reactor's
+    # shutdown, and no reactor runs here.
+    database = ArchiveDatabase.open(crawler.settings["SILKROAD_DB"])
+    record, frontier = RunRecord(crawler), FrontierRecorder()
+    extensions = {ArchiveDatabase: database, RunRecord: record, FrontierRecorder: frontier}
+    crawler.get_extension = extensions.get
+    archive = ArchivePipeline(crawler, database, record, frontier, 50,
                               crawler.settings.getfloat("SILKROAD_BATCH_SECONDS"))
-    outcomes = asyncio.run(through([analyse, archive], items))
-    archive.spider_closed(crawler.spider, "finished")
+    try:
+        outcomes = asyncio.run(through([analyse, archive], items))
+        record.spider_closed(crawler.spider, "finished")
+    finally:
+        database.close()
     return outcomes
 
 

@@ -161,7 +161,7 @@ def test_parse_page_follows_links_in_scope_then_yields_the_page(spider: SeedsSpi
     item = items[0]
     assert (item.url, item.final_url, item.status, item.source) == (f"{NEWS}/", f"{NEWS}/", 200,
                                                                     "News")
-    assert item.language_hint == "en" and item.discovered_via == "seed" and item.depth == 1
+    assert item.language_hint == "en" and item.discovered_via == "seed"
     assert item.body == PAGE.encode() and item.request_urls == [f"{NEWS}/"]
     assert item.headers["Content-Type"] == ["text/html; charset=utf-8"]
     assert spider.done == []  # a page item: the archive reports it done once stored

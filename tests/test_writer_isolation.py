@@ -27,18 +27,16 @@ from sqlalchemy.orm import Session
 
 from crawler.analysis.extraction import declared_canonical_url
 from crawler.demo.loopback_web import LoopbackWeb
+from crawler.extensions.archive_database import ArchiveDatabase
+from crawler.extensions.frontier_recorder import FrontierRecorder
+from crawler.extensions.run_record import RunRecord, run_outcome
 from crawler.items import PageItem
 from crawler.links.urls import is_http_url, page_identity
-from crawler.pipelines.archive import (
-    BATCH_FAILURE_LIMIT,
-    ArchivePipeline,
-    _Pending,
-    run_outcome,
-)
-from storage.archive import STORE_ERROR, is_database_failure, start_run
-from storage.engine import session_factory
-from storage.frontier import FAILED_RUNS_LIMIT, PendingRequest, add_pending, resumable_session
+from crawler.pipelines.archive import BATCH_FAILURE_LIMIT, ArchivePipeline, _Pending
+from storage.archive import STORE_ERROR, is_database_failure
+from storage.frontier import PendingRequest, add_pending
 from storage.models import Fetch, FrontierEntry, Page, Source
+from storage.runs import FAILED_RUNS_LIMIT, resumable_session, start_run
 from tests.conftest import FAST_CRAWL, REPO, run_crawl, write_seeds
 from tests.synthetic_web import article_page, off_topic, on_topic, write_news_site
 
@@ -90,12 +88,13 @@ def _pipeline(engine: Engine) -> ArchivePipeline:
     crawler: Any = SimpleNamespace(settings=Settings({"STATS_DUMP": False}), spider=None,
                                    engine=None)
     crawler.stats = MemoryStatsCollector(crawler)
-    pipeline = ArchivePipeline(crawler, str(engine.url), batch_size=50, batch_seconds=0.05)
-    pipeline.engine = engine
-    pipeline.sessions = session_factory(engine)
-    with pipeline.sessions.begin() as session:
-        pipeline.run_id = pipeline.session_id = start_run(session, trigger="manual").id
-    return pipeline
+    database = ArchiveDatabase(str(engine.url), engine)
+    run = RunRecord(crawler)
+    run.database = database
+    with database.sessions.begin() as session:
+        run.run_id = run.session_id = start_run(session, trigger="manual").id
+    return ArchivePipeline(crawler, database, run, FrontierRecorder(), batch_size=50,
+                           batch_seconds=0.05)
 
 
 def _item(n: int, source: str, **changes: Any) -> PageItem:
@@ -119,7 +118,7 @@ def _write(pipeline: ArchivePipeline, items: list[PageItem]) -> list[Any]:
 
 def test_a_page_that_cannot_be_stored_is_rolled_back_alone(engine: Engine) -> None:
     pipeline = _pipeline(engine)
-    with pipeline.sessions.begin() as session:
+    with pipeline.database.sessions.begin() as session:
         pipeline._sources.preload(session, [("Known", "en")])
     # Not JSON-serialisable headers fail inside the first-fetch fast path, after the page
     # row was inserted; its source is new, so the savepoint also drops a new source row.
@@ -144,7 +143,7 @@ def test_a_page_that_cannot_be_stored_is_rolled_back_alone(engine: Engine) -> No
     assert stats.get_value("silkroad/store_errors") == 1
     assert stats.get_value("silkroad/source/New/store_errors") == 1
     assert stats.get_value("silkroad/pages_new") == 3
-    assert pipeline._store_failures == [{"url": poison.url, "reason": results[1].error}]
+    assert pipeline.run.store_failures == [{"url": poison.url, "reason": results[1].error}]
 
 
 def test_a_malformed_canonical_page_is_stored_under_its_fetched_url(engine: Engine) -> None:

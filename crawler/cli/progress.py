@@ -9,6 +9,7 @@ from rich.status import Status
 from twisted.internet import task
 
 from crawler.crawl_runner import CrawlReport
+from crawler.vocabulary import Stat
 
 PROGRESS_KEYS = (
     ("pages_fetched", "pages"),
@@ -44,7 +45,7 @@ class CrawlProgress:
 
     def _update(self) -> None:
         stats = self._crawler.stats
-        parts = [f"{stats.get_value('silkroad/' + key, 0)} {label}" for key, label in PROGRESS_KEYS]
+        parts = [f"{stats.get_value(Stat.named(key), 0)} {label}" for key, label in PROGRESS_KEYS]
         requests = stats.get_value("downloader/request_count", 0)
         assert self.status is not None
         self.status.update(f"crawling… {requests} requests · " + " · ".join(parts))
@@ -62,12 +63,12 @@ def print_summary(console: Console, report: CrawlReport, db_url: str) -> None:
         f"[bold {colour}]Crawl {report.outcome}[/] (run {report.run_id}, {report.close_reason})"
         f" into {db_url}"
     )
-    session_id = report.stats.get("silkroad/session_id")
+    session_id = report.stats.get(Stat.SESSION_ID)
     if session_id and session_id != report.run_id:
         console.print(
             f"Resumed the interrupted crawl of run {session_id}: "
-            f"{report.stats.get('silkroad/resumed_pending', 0)} request(s) were pending, "
-            f"{report.stats.get('silkroad/resumed_done', 0)} already done."
+            f"{report.stats.get(Stat.RESUMED_PENDING, 0)} request(s) were pending, "
+            f"{report.stats.get(Stat.RESUMED_DONE, 0)} already done."
         )
     rows = [
         ("requests", report.stats.get("downloader/request_count", 0)),

@@ -26,6 +26,7 @@ from crawler.scheduling.scheduler import CrawlScheduler, JobInfo
 from crawler.scheduling.schedules import Schedule
 from crawler.seeds import default_seeds_path, load_seeds
 from crawler.timeutil import isoformat_utc
+from crawler.vocabulary import RunOutcome
 from storage.engine import resolve_db_url, sqlite_file
 from storage.frontier import pending_counts
 from storage.health import SourceHealth, assess_archive, source_counts
@@ -209,7 +210,8 @@ def _runs_table(records: list[dict[str, Any]]) -> Table:
                          justify="right" if column in ("run", "took", "exit") else "left")
     for column in ("pages", "new", "dups", "off", "err", "pending"):
         table.add_column(column, justify="right", no_wrap=True)
-    colours = {"ok": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}
+    colours = {RunOutcome.OK: "green", RunOutcome.FAILED: "red",
+               RunOutcome.INTERRUPTED: "yellow", RunOutcome.RUNNING: "cyan"}
     for record in records:
         took = record["duration_seconds"]
         outcome = record["outcome"]

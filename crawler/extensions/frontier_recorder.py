@@ -1,13 +1,19 @@
 """Feeds the database frontier from the crawl: scheduled requests become pending
-rows; handled ones become done in the archive writer's next transaction."""
+rows; handled ones become done in the archive writer's next transaction.
+
+An extension, so that it hears every scheduled request from the crawl's start;
+the archive pipeline takes what it gathered into each batch it writes.
+"""
 
 from __future__ import annotations
 
 import threading
 from typing import Any
 
+from scrapy import signals
 from sqlalchemy.orm import Session
 
+from crawler.signals import frontier_done
 from storage.frontier import PendingRequest, add_pending, mark_done
 
 
@@ -16,6 +22,13 @@ class FrontierRecorder:
         self._lock = threading.Lock()
         self._pending: list[PendingRequest] = []
         self._done: list[str] = []
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> FrontierRecorder:
+        recorder = cls()
+        crawler.signals.connect(recorder.request_scheduled, signal=signals.request_scheduled)
+        crawler.signals.connect(recorder.done, signal=frontier_done)
+        return recorder
 
     def __bool__(self) -> bool:
         return bool(self._pending or self._done)

@@ -16,13 +16,15 @@ from typing import Any
 
 from scrapy import Request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from storage.engine import make_engine, resolve_db_url
+from crawler.extensions.archive_database import ArchiveDatabase, archive_database
+from crawler.vocabulary import PageOutcome, Stat
 from storage.models import Page
 
 log = logging.getLogger(__name__)
 
-CONDITIONAL_OUTCOMES = ("article",)
+CONDITIONAL_OUTCOMES = (PageOutcome.ARTICLE,)
 
 
 @dataclass(frozen=True)
@@ -33,34 +35,29 @@ class Validators:
     outcome: str | None
 
 
-def load_validators(db_url: str) -> dict[str, Validators]:
-    engine = make_engine(db_url, readonly=True)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                select(Page.url, Page.etag, Page.last_modified, Page.last_digest,
-                       Page.last_outcome)
-            )
-            return {row[0]: Validators(*row[1:]) for row in rows}
-    finally:
-        engine.dispose()
+def load_validators(session: Session) -> dict[str, Validators]:
+    rows = session.execute(
+        select(Page.url, Page.etag, Page.last_modified, Page.last_digest, Page.last_outcome)
+    )
+    return {row[0]: Validators(*row[1:]) for row in rows}
 
 
 class ConditionalGetMiddleware:
-    def __init__(self, db_url: str, stats: Any) -> None:
-        self.db_url = db_url
+    def __init__(self, database: ArchiveDatabase, stats: Any) -> None:
+        self.database = database
         self.stats = stats
         self._validators: dict[str, Validators] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ConditionalGetMiddleware:
-        return cls(resolve_db_url(crawler.settings.get("SILKROAD_DB")), crawler.stats)
+        return cls(archive_database(crawler), crawler.stats)
 
     def process_request(self, request: Request) -> None:
         if not request.meta.get("silkroad_page"):
             return None
         if self._validators is None:
-            self._validators = load_validators(self.db_url)
+            with self.database.reader() as session:
+                self._validators = load_validators(session)
             log.info("conditional re-crawl: %d known pages", len(self._validators))
         known = self._validators.get(request.url)
         if known is None:
@@ -71,5 +68,5 @@ class ConditionalGetMiddleware:
                 request.headers[b"If-None-Match"] = known.etag
             if known.last_modified and b"If-Modified-Since" not in request.headers:
                 request.headers[b"If-Modified-Since"] = known.last_modified
-            self.stats.inc_value("silkroad/conditional_requests")
+            self.stats.inc_value(Stat.CONDITIONAL_REQUESTS)
         return None

@@ -18,42 +18,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from scrapy import signals
 from scrapy.exceptions import DropItem
-from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.analysis.page_analysis import ARCHIVABLE, NO_ARTICLE, OFF_TOPIC
+from crawler.extensions.archive_database import ArchiveDatabase, archive_database
 from crawler.extensions.frontier_recorder import FrontierRecorder, write_taken
+from crawler.extensions.run_record import RunRecord
 from crawler.items import PageItem
 from crawler.links.urls import canonical_url, page_identity
 from crawler.signals import frontier_done
+from crawler.vocabulary import ArticleState, PageOutcome, PageState, SourceStat, Stat
 from storage.archive import (
     REVISIT,
     FetchRecord,
     SourceCache,
     StoreResult,
-    finish_run,
     is_database_failure,
     record_fetch,
     record_store_error,
-    run_counts,
-    start_run,
 )
-from storage.engine import make_engine, resolve_db_url, session_factory
-from storage.frontier import close_session, resumable_session
-from storage.migrate import upgrade
-from storage.models import CrawlRun
 
 log = logging.getLogger(__name__)
 
 ENGINE_WAKE_DELAY = 0.01  # seconds
 BATCH_FAILURE_LIMIT = 3  # whole batches in a row that could not be written: the crawl stops
-STORE_FAILURES_KEPT = 50  # pages that could not be stored, named with their reason in the run
 
 
 class OffTopic(DropItem):
@@ -86,149 +77,70 @@ class _Pending:
     future: asyncio.Future[StoreResult]
 
 
-COUNTED_STATS = {
-    "fetched": "silkroad/pages_fetched",
-    "archived": "silkroad/articles_archived",
-    "duplicates": "silkroad/duplicates",
-    "off_topic": "silkroad/off_topic",
-    "prefiltered": "silkroad/prefiltered",
-    "no_article": "silkroad/no_article",
-    "revisits": "silkroad/revisits",
-    "new_pages": "silkroad/pages_new",
-    "changed_pages": "silkroad/pages_changed",
-    "unchanged_pages": "silkroad/pages_unchanged",
-}
-ERROR_STATS = ("silkroad/analysis_errors", "silkroad/fetch_errors", "silkroad/http_errors",
-               "silkroad/store_errors")
-
-
 class ArchivePipeline:
-    def __init__(self, crawler: Any, db_url: str, batch_size: int, batch_seconds: float,
+    """Stores pages: batching, mapping items to records, counting, routing drops.
+
+    The archive, the run and the frontier are the crawl's extensions
+    (crawler/extensions/); this only writes into them.
+    """
+
+    def __init__(self, crawler: Any, database: ArchiveDatabase, run: RunRecord,
+                 frontier: FrontierRecorder, batch_size: int, batch_seconds: float,
                  batch_bytes: int | None = None) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
-        self.db_url = db_url
+        self.database = database
+        self.run = run
+        self.frontier = frontier
         self.batch_size = max(1, batch_size)
         self.batch_seconds = batch_seconds
         self.batch_bytes = batch_bytes or crawler.settings.getint(
             "SCRAPER_SLOT_MAX_ACTIVE_SIZE", 5_000_000) // 4
-        self.run_id: int = 0  # set in open_spider
         self._pending: list[_Pending] = []
         self._pending_bytes = 0
         self._timer: asyncio.TimerHandle | None = None
         self._writes_in_flight = 0
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-writer")
         self._sources = SourceCache()
-        self.engine: Any = None
-        self.sessions: Any = None
-        self.session_id: int = 0  # set in open_spider
-        self.frontier = FrontierRecorder()
         self._batch_failures_in_a_row = 0
-        self._store_failures: list[dict[str, str]] = []
-        self._finished = False
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ArchivePipeline:
         settings = crawler.settings
         pipeline = cls(
             crawler,
-            resolve_db_url(settings.get("SILKROAD_DB")),
+            archive_database(crawler),
+            _extension(crawler, RunRecord),
+            _extension(crawler, FrontierRecorder),
             settings.getint("SILKROAD_BATCH_SIZE", 50),
             settings.getfloat("SILKROAD_BATCH_SECONDS", 0.05),
             settings.getint("SILKROAD_BATCH_BYTES", 0) or None,
         )
-        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
-        crawler.signals.connect(pipeline.frontier.request_scheduled,
-                                signal=signals.request_scheduled)
         crawler.signals.connect(pipeline.frontier_done, signal=frontier_done)
-        from twisted.internet import reactor
-
-        # A second Ctrl-C stops the reactor without spider_closed: the run still ends.
-        reactor.addSystemEventTrigger("before", "shutdown", pipeline._settle_unfinished_run)
         return pipeline
+
+    @property
+    def run_id(self) -> int:
+        return self.run.run_id
+
+    @property
+    def session_id(self) -> int:
+        return self.run.session_id
 
     # -- lifecycle ---------------------------------------------------------------
 
     def open_spider(self) -> None:
-        self.engine = make_engine(self.db_url)
-        upgrade(self.engine)
-        self.sessions = session_factory(self.engine)
-        settings = self.crawler.settings
-        preset = settings.get("SILKROAD_RUN_ID")
-        with self.sessions.begin() as session:
-            resumed = resumable_session(session) if settings.getbool("SILKROAD_RESUME") else None
-            if preset:
-                run = session.get(CrawlRun, int(preset))
-                if run is None:
-                    raise ValueError(f"SILKROAD_RUN_ID={preset}: no such crawl run")
-                run.session_id = resumed or run.id
-            else:
-                run = start_run(
-                    session,
-                    trigger=settings.get("SILKROAD_TRIGGER", "manual"),
-                    seeds_file=str(settings.get("SEEDS_FILE")),
-                    pid=os.getpid(),
-                    session_id=resumed,
-                )
-            self.run_id, self.session_id = run.id, run.session_id
-            seeds = getattr(self.crawler.spider, "sources", None) or ()
+        self.run.ensure_started()
+        seeds = getattr(self.crawler.spider, "sources", None) or ()
+        with self.database.sessions.begin() as session:
             self._sources.preload(session, [(source.name, source.language) for source in seeds])
-        self.stats.set_value("silkroad/run_id", self.run_id)
-        self.stats.set_value("silkroad/session_id", self.session_id)
-        if resumed:
-            log.warning("resuming the interrupted crawl of run %d", resumed)
 
     async def close_spider(self) -> None:
         await self._flush()
 
-    def spider_closed(self, spider: Any, reason: str) -> None:
-        outcome = run_outcome(reason, self.stats.get_value("silkroad/batch_failures", 0))
-        self.stats.set_value("silkroad/outcome", outcome)
-        self._finished = True  # whatever happens here, the shutdown trigger has nothing to do
-        try:
-            self._finish(outcome, reason)
-        finally:
-            self._writer.shutdown(wait=True)
-            self.engine.dispose()
-
-    def _finish(self, outcome: str, reason: str, *, forced: bool = False) -> None:
-        counts = {name: self.stats.get_value(key, 0) for name, key in COUNTED_STATS.items()}
-        counts["errors"] = sum(self.stats.get_value(key, 0) for key in ERROR_STATS)
-        stats: dict[str, Any] = {
-            k: v for k, v in self.stats.get_stats().items()
-            if isinstance(v, int | float | str) and not k.startswith("silkroad/run_id")
-        }
-        stats["close_reason"] = reason
-        if self._store_failures:
-            stats["silkroad/store_failures"] = self._store_failures
-        with self.sessions.begin() as session:
-            if forced:  # batches may have committed after their counts last reached the stats
-                for name, stored in run_counts(session, self.run_id).items():
-                    counts[name] = max(counts[name], stored)
-            stats.update(counts)
-            finish_run(session, self.run_id, outcome=outcome,
-                       exit_status=0 if outcome == "ok" else 1, counts=counts, stats=stats)
-            if outcome == "ok":
-                close_session(session, self.session_id)
-
-    def _settle_unfinished_run(self) -> None:
-        """Reactor shutdown before spider_closed ran (a forced, second Ctrl-C): the run
-        ends ``interrupted`` with what was stored, not ``running`` with zero counts."""
-        if self._finished or self.sessions is None or not self.run_id:
-            return
-        self._finished = True
-        log.warning("forced shutdown: recording run %d as interrupted", self.run_id)
-        self._writer.shutdown(wait=True, cancel_futures=True)
-        self.stats.set_value("silkroad/outcome", "interrupted")
-        try:
-            self._finish("interrupted", "forced shutdown", forced=True)
-        except SQLAlchemyError:
-            log.exception("could not record the end of run %d", self.run_id)
-
     # -- items -------------------------------------------------------------------
 
-    def frontier_done(self, urls: list[str]) -> None:
-        self.frontier.done(urls)
+    def frontier_done(self) -> None:
+        """The frontier recorder took the URLs; they go with the next batch."""
         self._schedule_flush()
 
     def _schedule_flush(self) -> None:
@@ -253,7 +165,7 @@ class ArchivePipeline:
 
     def _route(self, item: PageItem, result: StoreResult) -> Any:
         analysis = item.analysis
-        if result.article_state == "new":
+        if result.article_state == ArticleState.NEW:
             return {
                 "id": result.article_id,
                 "url": canonical_url(item.url),
@@ -264,7 +176,7 @@ class ArchivePipeline:
             }
         if result.article_state == REVISIT or item.revisit or item.body is None:
             raise Revisit(f"unchanged since the last crawl: {item.url}")
-        if result.article_state == "duplicate":
+        if result.article_state == ArticleState.DUPLICATE:
             raise Duplicate(f"already archived as article {result.article_id}: {item.url}")
         if analysis is None:
             raise AnalysisFailed(f"kept raw for `silkroad reprocess`: {item.url}")
@@ -284,11 +196,11 @@ class ArchivePipeline:
         loop = asyncio.get_running_loop()
         self._writes_in_flight += 1
         try:
-            results = await loop.run_in_executor(self._writer, self._write_batch, batch)
+            results = await loop.run_in_executor(self.database.writer, self._write_batch, batch)
         except Exception as exc:
             log.exception("could not write a batch of %d pages", len(batch))
-            self.stats.inc_value("silkroad/store_errors", len(batch))
-            self.stats.inc_value("silkroad/batch_failures")
+            self.stats.inc_value(Stat.STORE_ERRORS, len(batch))
+            self.stats.inc_value(Stat.BATCH_FAILURES)
             self._sources = SourceCache()  # ids created in the rolled-back batch are gone
             for pending in batch:
                 if not pending.future.done():
@@ -351,7 +263,7 @@ class ArchivePipeline:
         if self._batch_failures_in_a_row != BATCH_FAILURE_LIMIT:
             return
         log.error("%d batches in a row could not be written to %s: stopping the crawl",
-                  BATCH_FAILURE_LIMIT, self.db_url)
+                  BATCH_FAILURE_LIMIT, self.database.db_url)
         engine = self.crawler.engine
         if engine is not None and getattr(engine, "spider", None) is not None:
             asyncio.ensure_future(engine.close_spider_async(reason="store_failed"))
@@ -382,7 +294,7 @@ class ArchivePipeline:
     def _write_transaction(self, batch: list[_Pending], pending: list[Any], done: list[str],
                            *, isolated: bool) -> list[StoreResult]:
         write = self._write_isolated if isolated else self._write_one
-        with self.sessions.begin() as session:
+        with self.database.sessions.begin() as session:
             write_taken(session, self.session_id, pending, done)
             return [write(session, p.item) for p in batch]
 
@@ -402,7 +314,7 @@ class ArchivePipeline:
             log.error("could not store %s, recorded as an error: %s", item.url, reason,
                       exc_info=log.isEnabledFor(logging.DEBUG))
             self._record_store_error(session, item)
-            return StoreResult("error", None, error=reason)
+            return StoreResult(PageState.ERROR, None, error=reason)
 
     def _record_store_error(self, session: Any, item: PageItem) -> None:
         known = len(self._sources)
@@ -442,44 +354,53 @@ class ArchivePipeline:
         keep = analysis is not None and analysis.outcome == ARCHIVABLE
         article = analysis.article if keep else None
         outcome = analysis.outcome if analysis is not None else (
-            REVISIT if item.body is None or item.revisit else "error")
+            REVISIT if item.body is None or item.revisit else PageOutcome.ERROR)
         return record_fetch(session, fetch, article, run_id=self.run_id, outcome=outcome,
                             sources=self._sources)
 
     def _count(self, item: PageItem, result: StoreResult) -> None:
         inc = self.stats.inc_value
-        inc("silkroad/pages_fetched")
-        per_source = f"silkroad/source/{item.source}"
-        inc(f"{per_source}/fetched")
+
+        def per_source(counter: SourceStat) -> None:
+            inc(Stat.source(item.source, counter))
+
+        inc(Stat.PAGES_FETCHED)
+        per_source(SourceStat.FETCHED)
         if result.error is not None:
-            inc("silkroad/store_errors")
-            inc(f"{per_source}/store_errors")
-            if len(self._store_failures) < STORE_FAILURES_KEPT:
-                self._store_failures.append({"url": item.url, "reason": result.error})
+            inc(Stat.STORE_ERRORS)
+            per_source(SourceStat.STORE_ERRORS)
+            self.run.note_store_failure(item.url, result.error)
             return
-        inc(f"silkroad/pages_{result.page_state}")
-        if result.article_state == "new":
-            inc("silkroad/articles_archived")
-            inc(f"{per_source}/archived")
+        inc(Stat.pages(result.page_state))
+        if result.article_state == ArticleState.NEW:
+            inc(Stat.ARTICLES_ARCHIVED)
+            per_source(SourceStat.ARCHIVED)
             if not item.analysis.article.published:
-                inc(f"{per_source}/undated")
-        elif result.article_state == "duplicate":
-            inc("silkroad/duplicates")
-            inc(f"{per_source}/duplicates")
+                per_source(SourceStat.UNDATED)
+        elif result.article_state == ArticleState.DUPLICATE:
+            inc(Stat.DUPLICATES)
+            per_source(SourceStat.DUPLICATES)
         elif result.article_state == REVISIT:
-            inc("silkroad/revisits")
+            inc(Stat.REVISITS)
         elif item.analysis is None:
             if item.body is not None and not item.revisit:
-                inc(f"{per_source}/analysis_errors")
+                per_source(SourceStat.ANALYSIS_ERRORS)
         elif item.analysis.outcome == OFF_TOPIC:
-            inc("silkroad/off_topic")
-            inc(f"{per_source}/off_topic")
+            inc(Stat.OFF_TOPIC)
+            per_source(SourceStat.OFF_TOPIC)
             if not item.analysis.extracted:
-                inc("silkroad/prefiltered")
-                inc(f"{per_source}/prefiltered")
+                inc(Stat.PREFILTERED)
+                per_source(SourceStat.PREFILTERED)
         elif item.analysis.outcome == NO_ARTICLE:
-            inc("silkroad/no_article")
-            inc(f"{per_source}/no_article")
+            inc(Stat.NO_ARTICLE)
+            per_source(SourceStat.NO_ARTICLE)
+
+
+def _extension(crawler: Any, cls: type[Any]) -> Any:
+    extension = crawler.get_extension(cls)
+    if extension is None:
+        raise RuntimeError(f"the {cls.__name__} extension is not enabled (EXTENSIONS)")
+    return extension
 
 
 def _reason(exc: Exception) -> str:
@@ -487,19 +408,3 @@ def _reason(exc: Exception) -> str:
     cause = getattr(exc, "orig", None) or exc
     lines = str(cause).splitlines() or [""]
     return f"{type(cause).__name__}: {lines[0]}"[:300]
-
-
-def run_outcome(close_reason: str, batch_failures: int) -> str:
-    """How a crawl ended, from Scrapy's close reason.
-
-    A batch that could not be written lost pages that the next crawl must resume, so
-    it fails the run; a page that could not be stored alone was recorded as an error
-    and does not (else its session would be resumed, and fail, for ever).
-    """
-    if batch_failures:
-        return "failed"
-    if close_reason == "finished" or close_reason.startswith("closespider_"):
-        return "ok"
-    if close_reason == "shutdown":
-        return "interrupted"
-    return "failed"

@@ -21,33 +21,40 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crawler
 from crawler.parent_watch import PARENT_PID_ENV
-from crawler.timeutil import utcnow
-from storage.archive import start_run
+from crawler.vocabulary import Trigger
 from storage.engine import make_engine, parse_db_url, session_factory, sqlite_file
 from storage.models import CrawlRun
-from storage.run_liveness import pid_alive, run_process_alive
+from storage.runs import (
+    LAUNCH_GRACE,
+    close_unfinished_run,
+    pid_alive,
+    record_launch,
+    run_process_alive,
+    running_runs,
+    settle_dead_runs,
+    start_run,
+)
 
 __all__ = ["pid_alive"]  # kept here for callers that know it from this module
 
 log = logging.getLogger(__name__)
 
-SCHEDULE_TRIGGER = "schedule"
+SCHEDULE_TRIGGER = Trigger.SCHEDULE
 # A stop must end within 10 s: SIGTERM lets Scrapy close the spider and write
 # its last batch; SIGINT next forces Scrapy's unclean shutdown; SIGKILL last.
 CHILD_GRACE_SECONDS = 6.0
 CHILD_FORCE_SECONDS = 1.5
 CHILD_KILL_SECONDS = 1.0
-# A run row without a pid younger than this is a child being launched, not an orphan.
-LAUNCH_SECONDS = 60
+# A run row without a pid younger than this is a child being launched (storage.runs).
+LAUNCH_SECONDS = int(LAUNCH_GRACE.total_seconds())
 SCHEDULER_PID = "scheduler_pid"
 
 
@@ -203,11 +210,8 @@ def run_scheduled_crawl(seeds_file: str, db_url: str, settings: Sequence[str] = 
             raise
         try:
             with sessions.begin() as session:
-                run = session.get(CrawlRun, run_id)
-                if run is not None:
-                    run.pid = child.pid
-                    # So that a later scheduler can tell when this one died and left the crawl.
-                    run.stats = {**(run.stats or {}), SCHEDULER_PID: os.getpid()}
+                # So that a later scheduler can tell when this one died and left the crawl.
+                record_launch(session, run_id, child.pid, {SCHEDULER_PID: os.getpid()})
             returncode = child.wait()
             if returncode < 0:
                 # Killed by a signal: its extraction workers may have outlived it.
@@ -223,27 +227,8 @@ def run_scheduled_crawl(seeds_file: str, db_url: str, settings: Sequence[str] = 
 
 
 def settle_run(session: Session, run_id: int, returncode: int | None, *, stopping: bool) -> str:
-    """Record the child's exit status; close the row if the child could not.
-
-    A child killed before Scrapy's shutdown finished leaves its row
-    ``running``: it was interrupted when we (or a signal) stopped it, and
-    failed otherwise. The exit status is the child's; a negative one is the
-    signal that ended it.
-    """
-    run = session.get(CrawlRun, run_id)
-    if run is None:
-        return "failed"
-    if run.outcome == "running":
-        killed = returncode is None or returncode < 0
-        run.outcome = "interrupted" if stopping or killed else "failed"
-        run.finished_at = utcnow()
-        run.stats = {**(run.stats or {}),
-                     "close_reason": f"crawl process ended without closing its run "
-                                     f"(exit status {returncode})"}
-        log.warning("run %d: crawl process exited with status %s before closing its run; "
-                    "marked %s", run_id, returncode, run.outcome)
-    run.exit_status = returncode
-    return run.outcome
+    """Record the child's exit status; close the row if the child could not."""
+    return close_unfinished_run(session, run_id, returncode, stopping=stopping)
 
 
 def crawl_in_progress(session: Session, seeds_file: str) -> CrawlRun | None:
@@ -254,39 +239,26 @@ def crawl_in_progress(session: Session, seeds_file: str) -> CrawlRun | None:
     running by a scheduler that was killed, or a second scheduler on the archive.
     """
     settle_orphaned_runs(session, seeds_file)
-    return session.scalars(select(CrawlRun).where(
-        CrawlRun.outcome == "running", CrawlRun.trigger == SCHEDULE_TRIGGER,
-        CrawlRun.seeds_file == seeds_file)).first()
+    running = running_runs(session, trigger=SCHEDULE_TRIGGER, seeds_file=seeds_file)
+    return running[0] if running else None
 
 
 def settle_orphaned_runs(session: Session, seeds_file: str | None = None) -> list[int]:
     """Scheduled runs left ``running`` whose crawl is gone (a scheduler was killed): interrupted."""
-    query = select(CrawlRun).where(CrawlRun.outcome == "running",
-                                   CrawlRun.trigger == SCHEDULE_TRIGGER)
-    if seeds_file is not None:
-        query = query.where(CrawlRun.seeds_file == seeds_file)
-    launching = utcnow() - timedelta(seconds=LAUNCH_SECONDS)
-    orphans = []
-    for run in session.scalars(query):
-        if (run_process_alive(run.pid, run.started_at) if run.pid is not None
-                else run.started_at > launching):
-            continue
-        run.outcome = "interrupted"
-        run.finished_at = utcnow()
-        run.stats = {**(run.stats or {}),
-                     "close_reason": "its crawl process is gone (the scheduler was stopped "
-                                     "without closing the run)"}
+    orphans = settle_dead_runs(
+        session, trigger=SCHEDULE_TRIGGER, seeds_file=seeds_file,
+        close_reason="its crawl process is gone (the scheduler was stopped without closing "
+                     "the run)")
+    for run_id in orphans:
         log.warning("run %d was left running by a scheduler that stopped: marked interrupted",
-                    run.id)
-        orphans.append(run.id)
+                    run_id)
     return orphans
 
 
 def abandoned_crawls(session: Session) -> list[tuple[int, int, datetime]]:
     """(run id, pid, started at) of scheduled crawls still running whose scheduler is gone."""
     found = []
-    for run in session.scalars(select(CrawlRun).where(CrawlRun.outcome == "running",
-                                                      CrawlRun.trigger == SCHEDULE_TRIGGER)):
+    for run in running_runs(session, trigger=SCHEDULE_TRIGGER):
         scheduler = (run.stats or {}).get(SCHEDULER_PID)
         if (run.pid is None or not isinstance(scheduler, int) or scheduler == os.getpid()
                 or run_process_alive(scheduler, run.started_at)

@@ -16,11 +16,11 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
-from sqlalchemy.orm import Session
 from twisted.python.failure import Failure
 
 from crawler.analysis.page_analysis import profile_settings, topic_profile
 from crawler.analysis.topic import TopicProfile
+from crawler.extensions.archive_database import archive_database
 from crawler.extensions.prompt_close import CrawlClosing
 from crawler.items import PageItem
 from crawler.links.discovery import (
@@ -37,7 +37,7 @@ from crawler.seeds import DEFAULT_SEEDS_FILE, SeedsFile, Source, load_seeds
 from crawler.signals import frontier_done
 from crawler.spiders.page_links import BoundedLinkExtractor
 from crawler.timeutil import utcnow
-from storage.engine import make_engine, resolve_db_url
+from crawler.vocabulary import Stat
 from storage.frontier import done_urls, pending_requests
 
 log = logging.getLogger(__name__)
@@ -123,19 +123,14 @@ class SeedsSpider(scrapy.Spider):
     def _resume(self) -> list[scrapy.Request]:
         """Pending requests of an interrupted session; what it already did is skipped."""
         stats = self.crawler.stats
-        session_id = stats.get_value("silkroad/session_id")
-        if session_id is None or session_id == stats.get_value("silkroad/run_id"):
+        session_id = stats.get_value(Stat.SESSION_ID)
+        if session_id is None or session_id == stats.get_value(Stat.RUN_ID):
             return []
-        engine = make_engine(resolve_db_url(self.crawler.settings.get("SILKROAD_DB")),
-                             readonly=True)
-        try:
-            with Session(engine) as session:
-                pending = pending_requests(session, session_id)
-                self.done_urls = done_urls(session, session_id)
-        finally:
-            engine.dispose()
-        stats.set_value("silkroad/resumed_pending", len(pending))
-        stats.set_value("silkroad/resumed_done", len(self.done_urls))
+        with archive_database(self.crawler).reader() as session:
+            pending = pending_requests(session, session_id)
+            self.done_urls = done_urls(session, session_id)
+        stats.set_value(Stat.RESUMED_PENDING, len(pending))
+        stats.set_value(Stat.RESUMED_DONE, len(self.done_urls))
         log.warning("resuming: %d request(s) pending, %d done", len(pending), len(self.done_urls))
         requests = []
         for entry in pending:
