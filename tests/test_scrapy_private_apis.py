@@ -232,6 +232,8 @@ def _closing_engine(closing: object, queued: list[object]) -> SimpleNamespace:
     from collections import deque
 
     class Deferred:
+        called = False
+
         def errback(self, failure: object) -> None:
             queued.append(failure)
 
