@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from crawler.demo.loopback_web import LoopbackWeb
-from tests.conftest import FAST_CRAWL, REPO, run_cli, run_crawl, write_seeds
+from tests.support import FAST_CRAWL, REPO, run_cli, run_crawl, write_seeds
 from tests.synthetic_web import off_topic, on_topic, write_news_site
 
 ARTICLES = 48

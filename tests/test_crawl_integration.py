@@ -27,7 +27,7 @@ import pytest
 
 from crawler.demo.loopback_web import LoopbackWeb, RequestRecord
 from crawler.links.urls import canonical_url
-from tests.conftest import FAST_CRAWL, FIXTURES, REPO, run_crawl, write_seeds
+from tests.support import FAST_CRAWL, FIXTURES, REPO, run_crawl, write_seeds
 
 WEB_DIR = FIXTURES / "webs" / "multisite"
 DEPTH = 3

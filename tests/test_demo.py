@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tests.conftest import REPO, run_cli
+from tests.support import REPO, run_cli
 
 DEMO = REPO / "seeds" / "demo"
 

@@ -11,7 +11,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.demo.loopback_web import LoopbackWeb
-from tests.conftest import FIXTURES, run_cli, run_crawl, write_seeds
+from tests.support import FIXTURES, run_cli, run_crawl, write_seeds
 
 WEB = FIXTURES / "webs" / "fidelity"
 CHANGED = "A late update: officials confirmed the fourth line will be financed jointly."

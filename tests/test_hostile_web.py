@@ -33,7 +33,6 @@ import pytest
 
 from crawler.analysis.snapshot_body import unpack_body
 from crawler.links.urls import canonical_url
-from tests.conftest import FAST_CRAWL, FIXTURES, REPO
 from tests.hostile_server import (
     HTML,
     Exchange,
@@ -50,6 +49,7 @@ from tests.hostile_server import (
     stall,
     stream,
 )
+from tests.support import FAST_CRAWL, FIXTURES, REPO
 
 ARTICLES = FIXTURES / "hostile"
 ADDRESSES = {

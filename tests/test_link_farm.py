@@ -31,9 +31,9 @@ from crawler.extensions.prompt_close import CrawlClosing, drain_downloader
 from crawler.links.discovery import feed_links, robots_sitemaps, sitemap_entries
 from crawler.middlewares.robots_size import RobotsTxtSizeMiddleware, first_lines
 from crawler.spiders.seeds import SeedsSpider
-from tests.conftest import REPO
 from tests.hostile_server import can_bind
 from tests.link_farm_web import ADDRESS, farm_page, farm_seeds, link_farm_web
+from tests.support import REPO
 from tests.test_hostile_web import tree_rss
 
 SITE = "http://farm.test"

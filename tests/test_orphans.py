@@ -24,9 +24,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from crawler import reprocess as reprocess_module
 from crawler.cli.main import cli
 from crawler.demo.loopback_web import LoopbackWeb
+from crawler.offline import reprocess as reprocess_module
 from crawler.scheduling.scheduled_crawl import (
     SCHEDULER_PID,
     crawl_in_progress,
@@ -39,7 +39,7 @@ from storage.archive import FetchRecord, record_fetch, start_run
 from storage.engine import make_engine, session_factory
 from storage.models import CrawlRun, Page
 from storage.run_liveness import pid_alive, process_started_at, run_process_alive
-from tests.conftest import FAST_CRAWL, FIXTURES, REPO, run_cli, write_seeds
+from tests.support import FAST_CRAWL, FIXTURES, REPO, run_cli, write_seeds
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 

@@ -41,7 +41,7 @@ from crawler.scheduling.schedules import Schedule, parse_duration
 from storage.archive import finish_run, start_run
 from storage.engine import make_engine
 from storage.models import Article, CrawlRun, Page, Sighting, Snapshot
-from tests.conftest import FAST_CRAWL, FIXTURES, REPO, run_cli, write_seeds
+from tests.support import FAST_CRAWL, FIXTURES, REPO, run_cli, write_seeds
 
 SCHED_WEB = FIXTURES / "webs" / "sched"
 ARTICLE_TITLES = {

@@ -32,7 +32,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler.middlewares.backoff import BackoffRetryMiddleware
 from crawler.pipelines.archive import ArchivePipeline
-from tests.conftest import REPO
+from tests.support import REPO
 
 WAKE = "ExecutionEngine._slot.nextcall.schedule() (crawler/pipelines/archive.py, _wake_engine)"
 

@@ -39,7 +39,7 @@ from storage.archive import STORE_ERROR, is_database_failure, start_run
 from storage.engine import session_factory
 from storage.frontier import FAILED_RUNS_LIMIT, PendingRequest, add_pending, resumable_session
 from storage.models import Fetch, FrontierEntry, Page, Source
-from tests.conftest import FAST_CRAWL, REPO, run_crawl, write_seeds
+from tests.support import FAST_CRAWL, REPO, run_crawl, write_seeds
 from tests.synthetic_web import article_page, off_topic, on_topic, write_news_site
 
 MALFORMED = [
