@@ -15,6 +15,7 @@ from tests.support import FAST_CRAWL, REPO, run_cli, write_seeds
 from tests.synthetic_web import off_topic, on_topic, write_news_site
 
 ARTICLES = 30
+pytestmark = pytest.mark.slow  # two real crawls at once
 
 
 @pytest.fixture(scope="module")

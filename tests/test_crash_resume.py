@@ -21,6 +21,7 @@ from tests.synthetic_web import off_topic, on_topic, write_news_site
 
 ARTICLES = 48
 OFF_TOPIC = 24
+pytestmark = pytest.mark.slow  # seven real crawls, five of them killed
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,7 @@ WEB_DIR = FIXTURES / "webs" / "multisite"
 DEPTH = 3
 USER_AGENT_PREFIX = "SilkroadArchive/"
 TABLES = ("articles", "sightings", "pages", "crawl_runs")
+pytestmark = pytest.mark.slow  # real crawls, shared by the module
 
 
 def _site_id(url: str) -> str:

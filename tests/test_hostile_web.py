@@ -69,9 +69,12 @@ INTRANET_SECRET = "intranet-secret-7f3a"
 # What Scrapy logs at ERROR level in this crawl, none of them a failure of ours.
 EXPECTED_ERRORS = ("Gave up retrying", "/robots.txt took longer than")
 
-pytestmark = pytest.mark.skipif(
-    not Path("/proc/self/status").exists() or not can_bind("127.0.0.86"),
-    reason="needs Linux /proc and the 127.0.0.0/8 loopback range")
+pytestmark = [
+    pytest.mark.slow,  # a real crawl of a hostile web, shared by the module
+    pytest.mark.skipif(
+        not Path("/proc/self/status").exists() or not can_bind("127.0.0.86"),
+        reason="needs Linux /proc and the 127.0.0.0/8 loopback range"),
+]
 
 
 @dataclass(frozen=True)

@@ -309,6 +309,7 @@ def test_a_new_scheduler_stops_the_crawl_a_dead_one_left(
 # -- schedules that cannot run, archives that are not there ----------------------------------
 
 
+@pytest.mark.slow  # a scheduler process each
 @pytest.mark.parametrize(("args", "message"), [
     (("--every", "3000000d"), "duration '3000000d' is too long"),
     (("--every", "99999999999d"), "is too long"),

@@ -314,6 +314,7 @@ def respond(middleware: BackoffRetryMiddleware, request: Request, status: int,
     return result, time.monotonic() - started
 
 
+@pytest.mark.slow  # waits the 1 s the server asks for
 def test_a_429_is_retried_after_its_retry_after() -> None:
     middleware = retry_middleware()
     result, waited = respond(middleware, Request("https://news.example/a"), 429,

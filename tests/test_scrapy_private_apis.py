@@ -116,6 +116,7 @@ _LIVE_ENGINE_CHECK = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # a real crawl in a child process
 def test_a_live_engine_has_slot_nextcall_and_wake_engine_uses_it() -> None:
     proc = subprocess.run([sys.executable, "-c", _LIVE_ENGINE_CHECK], cwd=REPO,
                           capture_output=True, text=True, timeout=120)
