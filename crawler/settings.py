@@ -112,6 +112,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.robots_size.RobotsTxtSizeMiddleware": 580,
 }
 
+SILKROAD_PROMPT_CLOSE = True
 EXTENSIONS = {
     # Once the page budget is spent or SIGTERM came, nothing queued is fetched.
     "crawler.extensions.prompt_close.PromptClose": 0,

@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session
 from crawler.cli.main import cli as silkroad
 from storage.engine import make_engine
 from storage.migrate import upgrade
-from tests.conftest import REPO
 from tests.search_corpus import BY_KEY, DOCS, store
+from tests.support import REPO
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu",

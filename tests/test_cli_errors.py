@@ -18,7 +18,7 @@ from crawler.cli.main import cli
 from storage.archive import ArticleRecord, FetchRecord, record_fetch
 from storage.engine import make_engine
 from storage.migrate import upgrade
-from tests.conftest import run_cli
+from tests.support import run_cli
 
 # Every command, with what it needs to get as far as its options.
 COMMANDS = {

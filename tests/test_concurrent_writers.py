@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from crawler.demo.loopback_web import LoopbackWeb
-from tests.conftest import FAST_CRAWL, REPO, run_cli, write_seeds
+from tests.support import FAST_CRAWL, REPO, run_cli, write_seeds
 from tests.synthetic_web import off_topic, on_topic, write_news_site
 
 ARTICLES = 30
+pytestmark = pytest.mark.slow  # two real crawls at once
 
 
 @pytest.fixture(scope="module")

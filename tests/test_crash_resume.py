@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 
 from crawler.demo.loopback_web import LoopbackWeb
-from tests.conftest import FAST_CRAWL, REPO, run_cli, run_crawl, write_seeds
+from tests.support import FAST_CRAWL, REPO, run_cli, run_crawl, write_seeds
 from tests.synthetic_web import off_topic, on_topic, write_news_site
 
 ARTICLES = 48
 OFF_TOPIC = 24
+pytestmark = pytest.mark.slow  # seven real crawls, five of them killed
 
 
 @pytest.fixture(scope="module")

@@ -27,12 +27,13 @@ import pytest
 
 from crawler.demo.loopback_web import LoopbackWeb, RequestRecord
 from crawler.links.urls import canonical_url
-from tests.conftest import FAST_CRAWL, FIXTURES, REPO, run_crawl, write_seeds
+from tests.support import FAST_CRAWL, FIXTURES, REPO, run_crawl, write_seeds
 
 WEB_DIR = FIXTURES / "webs" / "multisite"
 DEPTH = 3
 USER_AGENT_PREFIX = "SilkroadArchive/"
 TABLES = ("articles", "sightings", "pages", "crawl_runs")
+pytestmark = pytest.mark.slow  # real crawls, shared by the module
 
 
 def _site_id(url: str) -> str:

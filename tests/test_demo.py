@@ -9,9 +9,12 @@ import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tests.conftest import REPO, run_cli
+import pytest
+
+from tests.support import REPO, run_cli
 
 DEMO = REPO / "seeds" / "demo"
+pytestmark = pytest.mark.slow  # a real crawl of the demo web
 
 
 def site_addresses() -> dict[str, str]:

@@ -11,9 +11,10 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.demo.loopback_web import LoopbackWeb
-from tests.conftest import FIXTURES, run_cli, run_crawl, write_seeds
+from tests.support import FIXTURES, run_cli, run_crawl, write_seeds
 
 WEB = FIXTURES / "webs" / "fidelity"
+pytestmark = pytest.mark.slow  # real crawls, shared by the module
 CHANGED = "A late update: officials confirmed the fourth line will be financed jointly."
 
 

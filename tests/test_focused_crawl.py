@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.benchmarks.harvest_rate import measure
+
+pytestmark = pytest.mark.slow  # two real crawls of a synthetic web
 
 
 def test_focused_ordering_beats_breadth_first_under_a_budget() -> None:

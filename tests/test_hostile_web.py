@@ -33,7 +33,6 @@ import pytest
 
 from crawler.analysis.snapshot_body import unpack_body
 from crawler.links.urls import canonical_url
-from tests.conftest import FAST_CRAWL, FIXTURES, REPO
 from tests.hostile_server import (
     HTML,
     Exchange,
@@ -50,6 +49,7 @@ from tests.hostile_server import (
     stall,
     stream,
 )
+from tests.support import FAST_CRAWL, FIXTURES, REPO
 
 ARTICLES = FIXTURES / "hostile"
 ADDRESSES = {
@@ -69,9 +69,12 @@ INTRANET_SECRET = "intranet-secret-7f3a"
 # What Scrapy logs at ERROR level in this crawl, none of them a failure of ours.
 EXPECTED_ERRORS = ("Gave up retrying", "/robots.txt took longer than")
 
-pytestmark = pytest.mark.skipif(
-    not Path("/proc/self/status").exists() or not can_bind("127.0.0.86"),
-    reason="needs Linux /proc and the 127.0.0.0/8 loopback range")
+pytestmark = [
+    pytest.mark.slow,  # a real crawl of a hostile web, shared by the module
+    pytest.mark.skipif(
+        not Path("/proc/self/status").exists() or not can_bind("127.0.0.86"),
+        reason="needs Linux /proc and the 127.0.0.0/8 loopback range"),
+]
 
 
 @dataclass(frozen=True)
@@ -428,7 +431,7 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             ["crawl", "--seeds", str(seeds), "--db", f"sqlite:///{db}", *FAST_CRAWL,
              "-s", f"DOWNLOAD_TIMEOUT={DOWNLOAD_TIMEOUT}", "-s", "RETRY_TIMES=1",
              "-s", "TWISTED_DNS_RESOLVER=tests.hostile_server.MappedResolver"],
-            env, timeout=240)
+            env, timeout=240)  # the time bound: generous, so that only a hang fails
     finally:
         web.stop()
     print(f"\nhostile crawl: {run.seconds:.1f} s, peak RSS of the process tree "
@@ -462,7 +465,6 @@ def test_the_crawl_exits_0_in_bounded_time_and_memory(crawled: dict) -> None:
     assert not unexpected, unexpected
     assert not any(key.startswith(("spider_exceptions", "log_count/CRITICAL"))
                    for key in run_stats(crawled)), run_stats(crawled)
-    assert run.seconds < 120, f"crawl took {run.seconds:.0f} s"
     assert 0 < run.peak_tree_rss < RSS_LIMIT, f"peak RSS {run.peak_tree_rss / 2**20:.0f} MiB"
     assert query(crawled, "SELECT outcome FROM crawl_runs") == [("ok",)]
     assert query(crawled, "PRAGMA integrity_check") == [("ok",)]

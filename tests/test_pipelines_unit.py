@@ -30,7 +30,7 @@ from crawler.pipelines.archive import ArchivePipeline, Duplicate, OffTopic, Revi
 from crawler.timeutil import utcnow
 from storage.engine import make_engine
 from storage.models import Article, CrawlRun, Page
-from tests.conftest import FIXTURES
+from tests.support import FIXTURES
 from tests.synthetic_web import article_page, off_topic
 
 ARTICLE = (FIXTURES / "pages" / "article_en.html").read_bytes()

@@ -26,7 +26,7 @@ from crawler.cli.main import cli
 from storage.archive import ArticleRecord, FetchRecord, record_fetch
 from storage.engine import make_engine
 from storage.migrate import current_revision, head_revision, upgrade
-from tests.conftest import REPO
+from tests.support import REPO
 
 READ_COMMANDS = {
     "search": ["search", "rail"], "show": ["show", "1"], "stats": ["stats"],

@@ -19,7 +19,7 @@ from crawler.cli.main import cli
 from crawler.scheduling.scheduled_crawl import run_scheduled_crawl
 from crawler.scheduling.scheduler import CrawlScheduler
 from storage.migrate import current_revision, head_revision
-from tests.conftest import FIXTURES
+from tests.support import FIXTURES
 
 OLD_ARCHIVE = FIXTURES / "archives" / "scheduled-by-0f93133.sqlite"
 OLD_JOB = "crawl:/tmp/oldjob/sources.toml"

@@ -27,7 +27,7 @@ from storage.runs import (
     settle_dead_runs,
     start_run,
 )
-from tests.conftest import REPO
+from tests.support import REPO
 
 
 def dead_pid() -> int:

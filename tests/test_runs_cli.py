@@ -17,7 +17,7 @@ from crawler.cli.main import cli
 from crawler.demo.loopback_web import LoopbackWeb
 from storage.archive import finish_run, start_run
 from storage.health import HealthPolicy, RunStats, assess, assess_archive, source_counts
-from tests.conftest import FIXTURES, run_crawl, write_seeds
+from tests.support import FIXTURES, run_crawl, write_seeds
 
 SCHED_WEB = FIXTURES / "webs" / "sched"
 Counts = Mapping[str, int]

@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 
 from crawler.cli import export_cmd
 from crawler.cli.main import cli
-from tests.conftest import REPO
+from tests.support import REPO
 from tests.test_read_only_open import make_archive, snapshot
 
 FORMATS = ["jsonl", "csv", "warc"]

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from crawler.cli.main import cli
 from crawler.demo.loopback_web import LoopbackWeb
 from crawler.errors import UsageError
+from crawler.scheduling import scheduled_crawl
 from crawler.scheduling.scheduled_crawl import (
     CrawlJob,
     RunningCrawls,
@@ -41,7 +42,7 @@ from crawler.scheduling.schedules import Schedule, parse_duration
 from storage.archive import finish_run, start_run
 from storage.engine import make_engine
 from storage.models import Article, CrawlRun, Page, Sighting, Snapshot
-from tests.conftest import FAST_CRAWL, FIXTURES, REPO, run_cli, write_seeds
+from tests.support import FAST_CRAWL, FIXTURES, REPO, run_cli, write_seeds
 
 SCHED_WEB = FIXTURES / "webs" / "sched"
 ARTICLE_TITLES = {
@@ -52,6 +53,7 @@ ARTICLE_TITLES = {
 }
 # A crawl that takes several seconds, so a signal or a second crawl lands in its middle.
 SLOW_CRAWL = (*FAST_CRAWL, "-s", "DOWNLOAD_DELAY=1", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
+STOP_DEADLINE = 60.0
 
 
 @pytest.fixture(scope="module")
@@ -84,15 +86,17 @@ class SchedulerProcess:
                    f"{needle!r} in the scheduler's output")
         assert needle in self.output(), self.output()[-3000:]
 
-    def terminate(self, timeout: float = 30) -> float:
-        """SIGTERM; the seconds until the process exited."""
-        began = time.monotonic()
+    def terminate(self, timeout: float = STOP_DEADLINE) -> None:
+        """SIGTERM, and wait for the process to exit: its children get several seconds'
+        grace, so the bound is generous and only a hang fails."""
         self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"still running {timeout}s after SIGTERM:\n"
+                                 f"{self.output()[-3000:]}") from None
         finally:
             self.kill()
-        return time.monotonic() - began
 
     def kill(self) -> None:
         if self.proc.poll() is None:
@@ -510,24 +514,38 @@ INTERRUPTIBLE = ("import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_
                  "print('up', flush=True)\ntime.sleep(60)")
 
 
-@pytest.mark.parametrize(("script", "returncode", "at_most"), [
-    (OBEDIENT, -signal.SIGTERM, 1.0),
-    (INTERRUPTIBLE, -signal.SIGINT, 0.5 + 1.0),  # SIGINT after the grace period
-    (STUBBORN, -signal.SIGKILL, 0.5 + 1.5 + 1.0),
+@pytest.mark.parametrize(("script", "returncode", "signals", "force_seconds"), [
+    (OBEDIENT, -signal.SIGTERM, [signal.SIGTERM], 60.0),
+    # SIGINT after the grace period; however slowly the child then exits, no SIGKILL.
+    (INTERRUPTIBLE, -signal.SIGINT, [signal.SIGTERM, signal.SIGINT], 60.0),
+    (STUBBORN, -signal.SIGKILL, [signal.SIGTERM, signal.SIGINT, signal.SIGKILL], 0.5),
 ])
-def test_stop_all_escalates_from_sigterm_to_sigkill(script: str, returncode: int,
-                                                    at_most: float, tmp_path: Path) -> None:
+def test_stop_all_escalates_from_sigterm_to_sigkill(
+        script: str, returncode: int, signals: list[int], force_seconds: float,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The order of the signals is the contract; how fast a child dies is the machine's."""
+    monkeypatch.setattr(scheduled_crawl, "CHILD_FORCE_SECONDS", force_seconds)
+    sent: list[int] = []
+    send = scheduled_crawl._signal
+
+    def recorded(child: subprocess.Popen[bytes], signum: int, *, group: bool = False) -> None:
+        sent.append(signum)
+        send(child, signum, group=group)
+
+    monkeypatch.setattr(scheduled_crawl, "_signal", recorded)
     ready = tmp_path / "ready"
     running = RunningCrawls()
     child = running.launch(1, [sys.executable, "-c",
                                script.replace("print('up', flush=True)",
                                               f"open({str(ready)!r}, 'w').close()")])
-    wait_until(ready.exists, 10, "the child to install its handlers")
+    wait_until(ready.exists, 60, "the child to install its handlers")
     began = time.monotonic()
     assert running.stop_all(grace=0.5) == [child.pid]
     took = time.monotonic() - began
-    assert child.wait(5) == returncode
-    assert took <= at_most + 0.5
+    assert child.wait(60) == returncode
+    assert sent == signals
+    if signal.SIGKILL not in signals:  # stop_all returned once the child was gone
+        assert took < force_seconds / 2
     with pytest.raises(SchedulerStopping):
         running.launch(2, [sys.executable, "-c", "pass"])
 
@@ -541,7 +559,6 @@ def test_schedule_every_20s_acceptance(seeds: Path, db_url: str, scheduler_proce
     # Full speed: on a loaded machine a crawl of even this small web may take 15 s. The
     # manual crawl starts with the scheduled one, so their crawling overlaps all the same.
     args = ("--every", "20s", "--seeds", seeds, "--db", db_url, *FAST_CRAWL)
-    began = time.monotonic()
     scheduler = scheduler_process(*args)
     scheduler.wait_for("Scheduler running")
     assert f"Created job crawl:{seeds.resolve()}: every 20s, next run at" in scheduler.output()
@@ -554,12 +571,10 @@ def test_schedule_every_20s_acceptance(seeds: Path, db_url: str, scheduler_proce
     def completed() -> int:
         return sum(r.trigger == "schedule" and r.outcome == "ok" for r in crawl_runs(db_url))
 
-    time.sleep(max(0.0, 70 - (time.monotonic() - began)))
-    if completed() < 2:  # a machine so loaded that one crawl outlasted the interval
-        wait_until(lambda: completed() >= 2, 60, "a second completed scheduled run")
-    took = scheduler.terminate()
+    # Generous: on a loaded machine one crawl may outlast the interval.
+    wait_until(lambda: completed() >= 2, 180, "a second completed scheduled run")
+    scheduler.terminate()
     assert scheduler.proc.returncode == 0, scheduler.output()[-3000:]
-    assert took < 10
     output = scheduler.output()
     assert "Traceback" not in output and "locked" not in output, output[-3000:]
 
@@ -579,7 +594,8 @@ def test_schedule_every_20s_acceptance(seeds: Path, db_url: str, scheduler_proce
     again.wait_for("Scheduler running")
     assert f"Resuming job crawl:{seeds.resolve()} from the database: every 20s, next run at" \
         in again.output()
-    assert again.terminate() < 10 and again.proc.returncode == 0
+    again.terminate()
+    assert again.proc.returncode == 0
 
     listed = run_cli("runs", "--format", "json", "--limit", "100", "--db", db_url)
     assert listed.returncode == 0, listed.stderr
@@ -600,9 +616,10 @@ def test_schedule_every_20s_acceptance(seeds: Path, db_url: str, scheduler_proce
 @pytest.mark.parametrize(("settings", "close_reason"), [
     # Scrapy's graceful shutdown finishes the downloads already queued: one here.
     (("-s", "CONCURRENT_REQUESTS=1", "-s", "DOWNLOAD_DELAY=1.5"), "shutdown"),
-    # A dozen queued behind a 3 s delay cannot drain in time: SIGINT forces Scrapy out,
-    # and the scheduler closes the run the child could not.
-    (("-s", "DOWNLOAD_DELAY=3"), "crawl process ended without closing its run"),
+    # A dozen queued behind a 3 s delay, with Scrapy's own drain (the prompt close
+    # off), cannot finish in time: SIGINT forces Scrapy out, and the child still
+    # records its run as it goes (crawler/extensions/run_record.py).
+    (("-s", "DOWNLOAD_DELAY=3", "-s", "SILKROAD_PROMPT_CLOSE=False"), "forced shutdown"),
 ], ids=["graceful", "forced"])
 def test_sigterm_stops_the_crawl_in_progress(settings: tuple[str, ...], close_reason: str,
                                              web: LoopbackWeb, seeds: Path, db_url: str,
@@ -614,9 +631,8 @@ def test_sigterm_stops_the_crawl_in_progress(settings: tuple[str, ...], close_re
     run = wait_until(lambda: scheduled_run_in_progress(db_url), 30, "a scheduled crawl")
     wait_until(lambda: len(web.requests) >= requests_before + 3, 30, "the crawl to fetch pages")
 
-    took = scheduler.terminate()
+    scheduler.terminate()
     assert scheduler.proc.returncode == 0, scheduler.output()[-3000:]
-    assert took < 10
     [stopped] = crawl_runs(db_url)
     assert stopped.id == run.id
     assert stopped.outcome == "interrupted"
@@ -656,7 +672,7 @@ def test_killed_and_failing_crawls_are_recorded_and_the_schedule_goes_on(
     recovered = wait_until(lambda: settled("ok"), 60, "a successful run after the failure")
     assert recovered.id > failed.id
 
-    assert scheduler.terminate() < 10
+    scheduler.terminate()
     assert scheduler.proc.returncode == 0, scheduler.output()[-3000:]
     runs = crawl_runs(db_url)
     assert "running" not in {run.outcome for run in runs}

@@ -43,7 +43,7 @@ from scrapy.utils.test import get_crawler
 from crawler.extensions.prompt_close import PromptClose
 from crawler.middlewares.backoff import BackoffRetryMiddleware
 from crawler.pipelines.archive import ArchivePipeline
-from tests.conftest import REPO
+from tests.support import REPO
 
 WAKE = "ExecutionEngine._slot.nextcall.schedule() (crawler/pipelines/archive.py, _wake_engine)"
 CLOSING = "ExecutionEngine._slot.closing (crawler/extensions/prompt_close.py, PromptClose.check)"
@@ -156,6 +156,7 @@ def live_engine() -> dict[str, object]:
     return json.loads(lines[-1])  # type: ignore[no-any-return]
 
 
+@pytest.mark.slow  # a real crawl in a child process
 def test_a_live_engine_has_slot_nextcall_and_wake_engine_uses_it(
         live_engine: dict[str, object]) -> None:
     seen = live_engine
@@ -217,6 +218,7 @@ def test_engine_slot_class_still_sets_closing() -> None:
         CLOSING, "changed: _Slot.__init__ no longer sets closing")
 
 
+@pytest.mark.slow  # a real crawl in a child process
 def test_a_live_engine_has_slot_closing_and_prompt_close_reads_it(
         live_engine: dict[str, object]) -> None:
     seen = live_engine

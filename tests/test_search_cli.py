@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from crawler.cli.main import cli as silkroad
 from storage.records import RECORD_FIELDS
-from tests.conftest import run_cli
 from tests.search_corpus import BY_KEY, DOCS, keys_for, store
+from tests.support import run_cli
 
 
 @pytest.fixture

@@ -330,10 +330,10 @@ def test_scoring_a_3kb_article_is_fast(profile: TopicProfile) -> None:
     profile.score("warm-up", text)
     timings = []
     for _ in range(20):
-        started = time.perf_counter()
+        started = time.process_time()  # CPU time: other processes' load does not count
         profile.score("China and Kazakhstan", text)
-        timings.append(time.perf_counter() - started)
-    # The budget is 5 ms; the margin absorbs a busy CI machine.
+        timings.append(time.process_time() - started)
+    # The budget is 5 ms; the margin absorbs a slow CI machine.
     assert statistics.median(timings) < 0.015
 
 

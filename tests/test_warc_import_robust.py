@@ -25,7 +25,7 @@ from crawler.offline import warc_import
 from crawler.settings import DOWNLOAD_MAXSIZE
 from storage.archive import FetchRecord, record_fetch
 from storage.engine import session_factory
-from tests.conftest import FIXTURES, REPO, run_cli
+from tests.support import FIXTURES, REPO, run_cli
 
 HOST = "http://127.0.0.1:8000"
 GIB = 1024 ** 3

@@ -37,7 +37,7 @@ from storage.archive import STORE_ERROR, is_database_failure
 from storage.frontier import PendingRequest, add_pending
 from storage.models import Fetch, FrontierEntry, Page, Source
 from storage.runs import FAILED_RUNS_LIMIT, resumable_session, start_run
-from tests.conftest import FAST_CRAWL, REPO, run_crawl, write_seeds
+from tests.support import FAST_CRAWL, REPO, run_crawl, write_seeds
 from tests.synthetic_web import article_page, off_topic, on_topic, write_news_site
 
 MALFORMED = [

@@ -8,6 +8,7 @@ half a minute of fetching past a ``--max-pages 12`` budget, and a SIGTERM not
 honoured for as long. So once closing, the requests still queued behind a
 delay are failed with :class:`CrawlClosing`; the spider leaves them pending in
 the frontier, where a resumed crawl finds them. Downloads under way finish.
+``-s SILKROAD_PROMPT_CLOSE=False`` restores Scrapy's own drain.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import logging
 from typing import Any
 
 from scrapy import signals
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from twisted.internet import task
 from twisted.python.failure import Failure
 
@@ -37,6 +38,8 @@ class PromptClose:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> PromptClose:
+        if not crawler.settings.getbool("SILKROAD_PROMPT_CLOSE", True):
+            raise NotConfigured("SILKROAD_PROMPT_CLOSE is off")
         extension = cls(crawler)
         crawler.signals.connect(extension.opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.closed, signal=signals.spider_closed)

@@ -22,7 +22,7 @@ from tests.benchmarks.process_tree import ProcessTreeSampler, TreeSample
 
 REPO = Path(__file__).resolve().parents[2]
 
-# Our loopback server is no news site: no politeness delays (as tests/conftest.py FAST_CRAWL).
+# Our loopback server is no news site: no politeness delays (as tests/support.py FAST_CRAWL).
 LOOPBACK_SETTINGS = {
     "AUTOTHROTTLE_ENABLED": "False",
     "DOWNLOAD_DELAY": "0",

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from crawler.demo.loopback_web import LoopbackWeb  # noqa: E402
-from tests.conftest import run_crawl, write_seeds  # noqa: E402
+from tests.support import run_crawl, write_seeds  # noqa: E402
 from tests.synthetic_web import off_topic, on_topic, write_news_site  # noqa: E402
 
 BREADTH_FIRST = (
