@@ -21,6 +21,8 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from twisted.internet import task
 from twisted.python.failure import Failure
 
+from crawler.vocabulary import Stat
+
 log = logging.getLogger(__name__)
 
 CHECK_SECONDS = 0.2
@@ -69,7 +71,7 @@ class PromptClose:
             return  # between spiders, or open and not closing
         dropped = drain_downloader(engine.downloader)
         if dropped:
-            self.crawler.stats.inc_value("silkroad/unfetched_at_close", dropped)
+            self.crawler.stats.inc_value(Stat.UNFETCHED_AT_CLOSE, dropped)
             log.info("closing: %d queued request(s) not fetched", dropped)
 
     def _warn_missing_api(self) -> None:

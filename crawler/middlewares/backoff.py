@@ -30,6 +30,8 @@ from scrapy.http import Response
 from scrapy.utils.asyncio import sleep
 from scrapy.utils.response import response_status_message
 
+from crawler.vocabulary import Stat
+
 log = logging.getLogger(__name__)
 
 
@@ -70,7 +72,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
             return response
         asked = retry_after_seconds(response.headers.get(b"Retry-After"))
         if asked is not None and asked > self.max_delay:
-            self.crawler.stats.inc_value("silkroad/retry_after_too_long")
+            self.crawler.stats.inc_value(Stat.RETRY_AFTER_TOO_LONG)
             log.info("not retrying %s in this crawl: Retry-After %.0f s", request.url, asked)
             return response
         retry = self._retry_request(request, response_status_message(response.status))
@@ -107,5 +109,5 @@ class BackoffRetryMiddleware(RetryMiddleware):
         delay = asked if asked is not None else backoff_seconds(
             retry.meta.get("retry_times", 1), self.base_delay, self.max_delay)
         if delay > 0:
-            self.crawler.stats.inc_value("silkroad/retry_wait_seconds", math.ceil(delay))
+            self.crawler.stats.inc_value(Stat.RETRY_WAIT_SECONDS, math.ceil(delay))
             await sleep(delay)

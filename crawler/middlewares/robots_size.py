@@ -18,6 +18,8 @@ from scrapy import Request, signals
 from scrapy.exceptions import StopDownload
 from scrapy.http import Response
 
+from crawler.vocabulary import Stat
+
 log = logging.getLogger(__name__)
 
 _RECEIVED = "silkroad_robots_bytes"
@@ -63,7 +65,7 @@ class RobotsTxtSizeMiddleware:
     def process_response(self, request: Request, response: Response) -> Response:
         if not is_robots_txt(request) or len(response.body) <= self.limit:
             return response
-        self.stats.inc_value("silkroad/robots_truncated")
+        self.stats.inc_value(Stat.ROBOTS_TRUNCATED)
         log.warning("%s is over %d bytes: only its first %d bytes are read", request.url,
                     self.limit, self.limit)
         return response.replace(body=first_lines(response.body, self.limit))

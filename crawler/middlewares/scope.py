@@ -24,6 +24,7 @@ from scrapy.exceptions import IgnoreRequest
 
 from crawler.links.source_scope import SourceScope
 from crawler.links.urls import host_key
+from crawler.vocabulary import Stat
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class SourceScopeMiddleware:
         scope = self.scope
         if scope is None or scope.allows(request.url):
             return
-        self.stats.inc_value("silkroad/off_scope_refused")
+        self.stats.inc_value(Stat.OFF_SCOPE_REFUSED)
         host = host_key(request.url)
         if host not in self._hosts_logged:
             self._hosts_logged.add(host)

@@ -33,6 +33,7 @@ from scrapy import Request
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
 from crawler.links.urls import host_key
+from crawler.vocabulary import Stat
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ class SsrfGuardMiddleware:
     async def process_request(self, request: Request) -> None:
         reason = await self.check(request.url)
         if reason is not None:
-            self.stats.inc_value("silkroad/ssrf_refused")
+            self.stats.inc_value(Stat.SSRF_REFUSED)
             log.warning("refused %s: %s", request.url, reason)
             raise SsrfRefused(f"not fetched: {reason}")
 

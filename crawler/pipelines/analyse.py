@@ -11,6 +11,7 @@ from crawler.analysis.fingerprint import body_digest
 from crawler.analysis.page_analysis import profile_settings
 from crawler.items import PageItem
 from crawler.pipelines.extraction_pool import ExtractionPool
+from crawler.vocabulary import Stat
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class AnalysePipeline:
         if not isinstance(item, PageItem) or item.body is None:
             return item
         if item.previous_digest is not None and body_digest(item.body) == item.previous_digest:
-            self.stats.inc_value("silkroad/revisits_same_digest")
+            self.stats.inc_value(Stat.REVISITS_SAME_DIGEST)
             item.revisit = True
             return item  # unchanged bytes: nothing new to analyse
         content_type = next(
@@ -59,5 +60,5 @@ class AnalysePipeline:
         except Exception:
             # The page is still archived raw; `silkroad reprocess` can retry it.
             log.exception("analysis failed for %s", item.url)
-            self.stats.inc_value("silkroad/analysis_errors")
+            self.stats.inc_value(Stat.ANALYSIS_ERRORS)
         return item

@@ -209,7 +209,7 @@ class SeedsSpider(scrapy.Spider):
         if not isinstance(response, TextResponse) or not (
             any(t in content_type for t in HTML_TYPES) or not content_type
         ):
-            self.crawler.stats.inc_value("silkroad/skipped_not_html")
+            self.crawler.stats.inc_value(Stat.SKIPPED_NOT_HTML)
             self._handled(response)
             return
         if self._links_wanted(response):
@@ -251,7 +251,7 @@ class SeedsSpider(scrapy.Spider):
         for link in links:
             target = self.source_for(link.url, source.name)
             if target is None:
-                self.crawler.stats.inc_value("silkroad/links_off_scope")
+                self.crawler.stats.inc_value(Stat.LINKS_OFF_SCOPE)
                 continue
             priority = (0 if profile is None
                         else link_priority(link.url, link.text or "", profile))
@@ -260,7 +260,7 @@ class SeedsSpider(scrapy.Spider):
 
     def _count_dropped(self, counter: str, dropped: int, url: str) -> None:
         if dropped > 0:
-            self.crawler.stats.inc_value(f"silkroad/{counter}", dropped)
+            self.crawler.stats.inc_value(Stat.named(counter), dropped)
             log.info("%s: %d entries past the cap not followed", url, dropped)
 
     def _follow_all(self, urls: list[str], source_name: str, callback: Any, via: str
@@ -276,7 +276,7 @@ class SeedsSpider(scrapy.Spider):
         urls = feed_links(response.body, response.url, self.max_feed_entries)
         self._count_dropped("feed_entries_dropped", urls.dropped, response.url)
         if not urls:
-            self.crawler.stats.inc_value("silkroad/feeds_empty_or_broken")
+            self.crawler.stats.inc_value(Stat.FEEDS_EMPTY_OR_BROKEN)
         yield from self._follow_all(urls, source_name, self.parse_page, f"feed:{response.url}")
         self._handled(response)
 
@@ -291,7 +291,7 @@ class SeedsSpider(scrapy.Spider):
         kind, urls = sitemap_entries(body, response.url, self.max_sitemap_entries)
         self._count_dropped("sitemap_entries_dropped", urls.dropped, response.url)
         if not kind:
-            self.crawler.stats.inc_value("silkroad/sitemaps_broken")
+            self.crawler.stats.inc_value(Stat.SITEMAPS_BROKEN)
         callback = self.parse_sitemap if kind == "sitemapindex" else self.parse_page
         yield from self._follow_all(urls, source_name, callback, f"sitemap:{response.url}")
         self._handled(response)
@@ -334,9 +334,9 @@ class SeedsSpider(scrapy.Spider):
         else:
             kind = "fetch_errors"
             log.info("fetch failed: %s (%s)", url, failure.getErrorMessage())
-        self.crawler.stats.inc_value(f"silkroad/{kind}")
+        self.crawler.stats.inc_value(Stat.named(kind))
         if source:
-            self.crawler.stats.inc_value(f"silkroad/source/{source}/{kind}")
+            self.crawler.stats.inc_value(Stat.source(source, kind))
         if request is not None:
             # Failed work is done for this session; the next fresh crawl tries again.
             self.crawler.signals.send_catch_log(frontier_done, urls=[request.url])
