@@ -9,9 +9,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
 from crawler.demo.loopback_web import LoopbackWeb
+from storage.archive import ArticleRecord, FetchRecord, record_fetch
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -46,3 +51,18 @@ def write_seeds(web: LoopbackWeb, template: Path, dest: Path) -> Path:
     """A seeds file from TEMPLATE with the loopback web's addresses filled in."""
     dest.write_text(web.render(template.read_text(encoding="utf-8")), encoding="utf-8")
     return dest
+
+
+def store_one_article(engine: Engine, *, title: str = "Rail deal",
+                      author: str | None = None) -> None:
+    """One page of source 'Steppe Wire' with one article, into a migrated archive."""
+    with Session(engine) as session, session.begin():
+        record_fetch(session, FetchRecord(
+            page_url="http://wire.example/a", url="http://wire.example/a",
+            final_url="http://wire.example/a", status=200, headers={}, body=b"<p>x</p>",
+            fetched_at=datetime(2025, 1, 2, tzinfo=UTC), source="Steppe Wire",
+            discovered_via="seed", encoding="utf-8",
+        ), ArticleRecord(content_hash="a" * 64, text="China and Kazakhstan sign a rail deal.",
+                         relevance=0.9, title=title, author=author, published="2025-01-02",
+                         language="en", countries=("CN", "KZ"), themes=("transport",)),
+            run_id=None, outcome="article")

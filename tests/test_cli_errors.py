@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy.orm import Session
 
 from crawler.cli.export_cmd import FORMULA_PREFIXES, csv_safe
 from crawler.cli.main import cli
-from storage.archive import ArticleRecord, FetchRecord, record_fetch
 from storage.engine import make_engine
 from storage.migrate import upgrade
-from tests.support import run_cli
+from tests.support import run_cli, store_one_article
 
 # Every command, with what it needs to get as far as its options.
 COMMANDS = {
@@ -175,17 +172,8 @@ def archive(place: dict[str, str]) -> dict[str, str]:
     """An archive holding one article of source 'Steppe Wire', its title a formula."""
     engine = make_engine(place["db"])
     upgrade(engine)
-    with Session(engine) as session, session.begin():
-        record_fetch(session, FetchRecord(
-            page_url="http://wire.example/a", url="http://wire.example/a",
-            final_url="http://wire.example/a", status=200, headers={}, body=b"<p>x</p>",
-            fetched_at=datetime(2025, 1, 2, tzinfo=UTC), source="Steppe Wire",
-            discovered_via="seed", encoding="utf-8",
-        ), ArticleRecord(content_hash="a" * 64, text="China and Kazakhstan sign a rail deal.",
-                         relevance=0.9, title='=HYPERLINK("http://evil.example","rail")',
-                         author="@author", published="2025-01-02", language="en",
-                         countries=("CN", "KZ"), themes=("transport",)),
-            run_id=None, outcome="article")
+    store_one_article(engine, title='=HYPERLINK("http://evil.example","rail")',
+                      author="@author")
     engine.dispose()
     return place
 

@@ -12,21 +12,18 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from crawler.cli.main import cli
-from storage.archive import ArticleRecord, FetchRecord, record_fetch
 from storage.engine import make_engine
 from storage.migrate import current_revision, head_revision, upgrade
-from tests.support import REPO
+from tests.support import REPO, store_one_article
 
 READ_COMMANDS = {
     "search": ["search", "rail"], "show": ["show", "1"], "stats": ["stats"],
@@ -56,16 +53,7 @@ def make_archive(path: Path, revision: str = "head") -> Path:
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine, revision)
     if revision == "head":
-        with Session(engine) as session, session.begin():
-            record_fetch(session, FetchRecord(
-                page_url="http://wire.example/a", url="http://wire.example/a",
-                final_url="http://wire.example/a", status=200, headers={}, body=b"<p>x</p>",
-                fetched_at=datetime(2025, 1, 2, tzinfo=UTC), source="Steppe Wire",
-                discovered_via="seed", encoding="utf-8",
-            ), ArticleRecord(content_hash="a" * 64, text="China and Kazakhstan sign a rail deal.",
-                             relevance=0.9, title="Rail deal", author=None,
-                             published="2025-01-02", language="en", countries=("CN", "KZ"),
-                             themes=("transport",)), run_id=None, outcome="article")
+        store_one_article(engine)
     engine.dispose()
     return path
 
