@@ -21,3 +21,10 @@ def test_help_has_an_example(command: list[str]) -> None:
 
 def test_short_help_flag() -> None:
     assert CliRunner().invoke(cli, ["search", "-h"]).exit_code == 0
+
+
+def test_silkroad_alone_prints_its_help_and_succeeds() -> None:
+    result = CliRunner().invoke(cli, [], prog_name="silkroad")
+    assert result.exit_code == 0, result.output
+    assert "Usage: silkroad" in result.output and "Commands:" in result.output
+    assert "Error" not in result.output

@@ -188,6 +188,7 @@ def test_runs_limit_and_table(db_url: str, history: list[int]) -> None:
 
 
 def test_runs_on_an_empty_archive(db_url: str) -> None:
+    assert invoke("db", "upgrade", "--db", db_url).exit_code == 0
     assert "No crawl runs yet." in invoke("runs", "--db", db_url).stdout
     assert json.loads(invoke("runs", "--format", "json", "--db", db_url).stdout) == []
     assert "No source has been crawled yet." in invoke("health", "--db", db_url).stdout

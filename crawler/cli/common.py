@@ -74,9 +74,9 @@ def open_archive(db: str | None, *, readonly: bool = False) -> Engine:
     can be written (it is ours, and the upgrade keeps every row), else refused
     with the command that upgrades it.
 
-    A read-only command on a path where no archive exists yet reads an empty
-    archive in memory: it answers (nothing found) without creating a file,
-    so a mistyped ``--db`` leaves no stray database behind. The engine is
+    A read-only command on a path where no archive exists is a one-line error:
+    answering "nothing found" from an empty archive would hide a mistyped
+    ``--db``, and creating one would leave a stray database behind. The engine is
     disposed when the command ends, however it ends (``close_archives``), so
     SQLite folds its WAL back and leaves no -wal/-shm files behind.
     """
@@ -94,9 +94,8 @@ def _open(url: str, readonly: bool) -> Engine:
     path = sqlite_file(url)
     if path is None or not path.exists():
         if readonly and path is not None:
-            empty = make_engine("sqlite://")
-            upgrade(empty)
-            return empty
+            raise DatabaseUrlError(f"no archive at {path}: crawl into it first "
+                                   "(silkroad crawl, silkroad demo) or name one with --db")
         engine = make_engine(url)
         upgrade(engine)
         if not readonly:

@@ -79,10 +79,12 @@ class SilkroadGroup(click.Group):
             close_archives()
 
 
-@click.group(cls=SilkroadGroup, context_settings=CONTEXT_SETTINGS)
+@click.group(cls=SilkroadGroup, context_settings=CONTEXT_SETTINGS,
+             invoke_without_command=True)
 @click.version_option(__version__, prog_name="silkroad")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress details to stderr.")
-def cli(verbose: bool) -> None:
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool) -> None:
     """Silkroad Archive: a searchable archive of news about China–Central Asia relations.
 
     \b
@@ -95,3 +97,5 @@ def cli(verbose: bool) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.root.addHandler(handler)
     logging.root.setLevel(logging.INFO if verbose else logging.WARNING)
+    if ctx.invoked_subcommand is None:  # `silkroad` alone: its help, which is no mistake
+        click.echo(ctx.get_help())

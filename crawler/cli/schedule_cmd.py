@@ -247,8 +247,13 @@ def _health_table(report: list[SourceHealth]) -> Table:
     return table
 
 
-def _health_report(session: Session, seeds: str | None) -> list[SourceHealth]:
-    sources = None if seeds is None else [s.name for s in load_seeds(seeds).sources]
+def _source_names(seeds: str | None) -> list[str] | None:
+    """The sources a health report is limited to; read before the archive is opened, so a
+    mistake in the seeds file is the error a user sees."""
+    return None if seeds is None else [s.name for s in load_seeds(seeds).sources]
+
+
+def _health_report(session: Session, sources: list[str] | None) -> list[SourceHealth]:
     return assess_archive(session, sources=sources)
 
 
@@ -291,12 +296,13 @@ def runs(limit: int, fmt: str, with_health: bool, health_seeds: str | None, stri
       silkroad runs --format json | jq '.[] | select(.outcome != "ok")'
       silkroad runs --health
     """
+    sources = _source_names(health_seeds)
     engine = open_archive(db, readonly=True)
     with Session(engine) as session:
         pending = pending_counts(session)
         records = [run_record(run, pending) for run in session.scalars(
             select(CrawlRun).order_by(CrawlRun.id.desc()).limit(limit))]
-        report = _health_report(session, health_seeds) if with_health else None
+        report = _health_report(session, sources) if with_health else None
     engine.dispose()
     if fmt == "json":
         payload: Any = records if report is None else {
@@ -330,9 +336,10 @@ def health(fmt: str, health_seeds: str | None, strict: bool, db: str | None) -> 
       silkroad health
       silkroad health --strict --format json   # exit 1 when a source is unhealthy
     """
+    sources = _source_names(health_seeds)
     engine = open_archive(db, readonly=True)
     with Session(engine) as session:
-        report = _health_report(session, health_seeds)
+        report = _health_report(session, sources)
     engine.dispose()
     if fmt == "json":
         click.echo(json.dumps([h.as_dict() for h in report], ensure_ascii=False, indent=2))
