@@ -7,8 +7,9 @@ from alembic import context
 from storage.engine import make_engine, resolve_db_url
 from storage.models import Base
 
-# FTS5 virtual tables and their shadow tables are managed by hand-written revisions.
-FTS_PREFIXES = ("articles_fts",)
+# Full-text tables (FTS5 and its shadow tables; article_search on PostgreSQL) are
+# managed by hand-written revisions.
+FTS_PREFIXES = ("articles_fts", "article_search")
 # APScheduler creates and owns its job table.
 FOREIGN_TABLES = ("apscheduler_jobs",)
 

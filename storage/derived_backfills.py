@@ -46,8 +46,17 @@ def backfill_signatures(connection: Connection) -> int:
     return done
 
 
-# revision id -> the back-fill that runs once that revision has been applied
+def _on(dialect: str, backfill: Callable[[Connection], int]) -> Callable[[Connection], int]:
+    """``backfill`` where the database is ``dialect``; nothing elsewhere."""
+    def run(connection: Connection) -> int:
+        return backfill(connection) if connection.dialect.name == dialect else 0
+    return run
+
+
+# revision id -> the back-fill that runs once that revision has been applied. The search
+# index is revision 0002's FTS5 table on SQLite, revision 0007's table on PostgreSQL.
 AFTER_REVISION: dict[str, Callable[[Connection], int]] = {
-    "0002": rebuild_index,
+    "0002": _on("sqlite", rebuild_index),
     "0003": backfill_signatures,
+    "0007": _on("postgresql", rebuild_index),
 }

@@ -1,10 +1,15 @@
-"""Engine and session setup: one place that knows how we talk to SQLite.
+"""Engine and session setup: one place that knows how we talk to each database.
 
-SQLite needs three things the defaults do not give: WAL so readers never block
+SQLite (the default, one file) needs three things the defaults do not give: WAL so readers never block
 the crawl, a busy timeout so two writers queue instead of failing with
 "database is locked", and foreign keys (off by default). Writers also open
 their transactions with ``BEGIN IMMEDIATE`` so two processes never both hold
 a read lock and deadlock on the upgrade to a write lock.
+
+PostgreSQL (an archive shared by a team or by crawl workers on several
+machines) needs none of that; it is reached through psycopg 3 whatever driver
+the URL names, and a read-only engine opens read-only transactions, so a read
+command cannot change the archive even by mistake.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from crawler.errors import DatabaseUrlError
 
 DEFAULT_DB_URL = "sqlite:///archive.sqlite"
 BUSY_TIMEOUT_MS = 30_000
+POSTGRES_DRIVER = "postgresql+psycopg"
+CONNECT_TIMEOUT_S = 10
 
 
 def resolve_db_url(explicit: str | None = None) -> str:
@@ -39,9 +46,15 @@ def parse_db_url(url: str) -> URL:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise DatabaseUrlError(f"not a database URL: {url!r}") from exc
+    if is_postgres(parsed):
+        if not parsed.database:
+            raise DatabaseUrlError(f"no database name in {url!r}: "
+                                   "use postgresql://USER@HOST/DATABASE")
+        return parsed.set(drivername=POSTGRES_DRIVER)
     if not parsed.drivername.startswith("sqlite"):
         raise DatabaseUrlError(
-            f"unsupported database {parsed.drivername!r} in {url!r}: use sqlite:///PATH"
+            f"unsupported database {parsed.drivername!r} in {url!r}: "
+            "use sqlite:///PATH or postgresql://USER@HOST/DATABASE"
         )
     path = sqlite_file(parsed)
     if path is not None:
@@ -51,10 +64,19 @@ def parse_db_url(url: str) -> URL:
     return parsed
 
 
+def is_postgres(url: str | URL) -> bool:
+    """True for a PostgreSQL URL (``postgresql://``, ``postgres://``, any driver)."""
+    name = (url if isinstance(url, URL) else make_url(url)).drivername
+    return name.split("+")[0] in ("postgresql", "postgres")
+
+
 def sqlite_file(url: str | URL) -> Path | None:
     """The file behind a SQLite URL (``~`` expanded, not resolved); None for in-memory
-    databases and ``file:`` URIs, whose file SQLite finds itself."""
-    database = (url if isinstance(url, URL) else parse_db_url(url)).database or ""
+    databases, ``file:`` URIs, whose file SQLite finds itself, and PostgreSQL."""
+    parsed = url if isinstance(url, URL) else parse_db_url(url)
+    if is_postgres(parsed):
+        return None
+    database = parsed.database or ""
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
     return Path(database).expanduser()
@@ -67,6 +89,8 @@ def make_engine(url: str, *, readonly: bool = False, uri: str | None = None) -> 
     opens that instead of the URL's file, which still names the engine's database.
     """
     parsed = parse_db_url(url)
+    if is_postgres(parsed):
+        return _postgres_engine(parsed, readonly=readonly)
     timeout = BUSY_TIMEOUT_MS / 1000
     if uri is None:
         engine = create_engine(parsed, connect_args={"timeout": timeout})
@@ -94,6 +118,24 @@ def make_engine(url: str, *, readonly: bool = False, uri: str | None = None) -> 
         conn.exec_driver_sql(begin_sql)
 
     return engine
+
+
+def _postgres_engine(parsed: URL, *, readonly: bool) -> Engine:
+    connect_args: dict[str, object] = {"connect_timeout": CONNECT_TIMEOUT_S,
+                                       "application_name": "silkroad"}
+    if readonly:
+        connect_args["options"] = "-c default_transaction_read_only=on"
+    return create_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
+
+
+def describe_database_error(url: URL, exc: Exception) -> str:
+    """One line saying why the database could not be used (for ``DatabaseUrlError``)."""
+    orig = getattr(exc, "orig", None) or exc
+    reason = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    if is_postgres(url):
+        where = f"{url.host or 'localhost'}:{url.port or 5432}/{url.database}"
+        return f"cannot use PostgreSQL database {where}: {reason}"
+    return f"not a usable SQLite database: {url.database} ({reason})"
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

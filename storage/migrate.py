@@ -11,14 +11,17 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DatabaseError
 
 import migrations
 from crawler.errors import DatabaseUrlError
 from storage.derived_backfills import AFTER_REVISION
+from storage.engine import describe_database_error
 
 log = logging.getLogger(__name__)
+
+UPGRADE_LOCK = 0x5111C0AD  # PostgreSQL advisory lock key held while a schema upgrade runs
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
@@ -51,7 +54,11 @@ def is_known_revision(revision: str) -> bool:
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return current_revision_in(conn)
+
+
+def current_revision_in(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
 
 
 def _has_tables(engine: Engine) -> bool:
@@ -72,16 +79,16 @@ def upgrade(engine: Engine, revision: str = "head") -> bool:
     """Upgrade in place; returns True when anything was applied.
 
     The cheap revision check first keeps read commands fast on an up-to-date
-    archive; the upgrade itself runs in one IMMEDIATE transaction so two
-    processes starting on a fresh file do not both create the tables.
+    archive; the upgrade itself runs in one transaction that holds the
+    database's write lock (IMMEDIATE on SQLite, an advisory lock on PostgreSQL),
+    so two processes starting on a fresh database do not both create the tables.
     """
     try:
         current = current_revision(engine)
         if current is None and _has_tables(engine):
             raise DatabaseUrlError(f"not a Silkroad archive: {engine.url.database}")
     except DatabaseError as exc:
-        raise DatabaseUrlError(
-            f"not a usable SQLite database: {engine.url.database} ({exc.orig})") from None
+        raise DatabaseUrlError(describe_database_error(engine.url, exc)) from None
     if revision == "head" and current == head_revision():
         return False
     if current is not None and not is_known_revision(current):
@@ -90,6 +97,10 @@ def upgrade(engine: Engine, revision: str = "head") -> bool:
             f"knows ({head_revision()}): upgrade silkroad to use it")
     config = alembic_config(engine)
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK})
+            if current_revision_in(conn) == head_revision() and revision == "head":
+                return False
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
         for applied in applied_revisions(config, current, revision):

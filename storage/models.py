@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     JSON,
     ForeignKey,
     Index,
@@ -158,7 +159,7 @@ class ArticleBand(Base):
     __table_args__ = {"sqlite_with_rowid": False}
 
     band: Mapped[int] = mapped_column(primary_key=True)
-    bucket: Mapped[int] = mapped_column(primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     article_id: Mapped[int] = mapped_column(
         ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
     )

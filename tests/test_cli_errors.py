@@ -103,7 +103,8 @@ def test_bad_values(place: dict[str, str], args: list[str], message: str) -> Non
 
 
 @pytest.mark.parametrize("url, message", [
-    ("postgresql://x", "unsupported database 'postgresql'"),
+    ("postgresql://x", "no database name in 'postgresql://x'"),
+    ("mysql://u@h/db", "unsupported database 'mysql'"),
     ("sqlite:////nonexistent/dir/a.db", "folder /nonexistent/dir does not exist"),
     ("not a url::", "not a database URL or file path"),
     ("sqlite:relative.db", "not a database URL or file path"),

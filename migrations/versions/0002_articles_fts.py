@@ -28,8 +28,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.get_bind().exec_driver_sql(CREATE_FTS_SQL)
+    # FTS5 is SQLite's; PostgreSQL's index is revision 0007's.
+    if op.get_bind().dialect.name == "sqlite":
+        op.get_bind().exec_driver_sql(CREATE_FTS_SQL)
 
 
 def downgrade() -> None:
-    op.get_bind().exec_driver_sql(f"DROP TABLE {FTS_TABLE}")
+    if op.get_bind().dialect.name == "sqlite":
+        op.get_bind().exec_driver_sql(f"DROP TABLE {FTS_TABLE}")

@@ -1,4 +1,9 @@
-"""The ``articles_fts`` index and the only code that writes to it.
+"""The full-text index and the only code that writes to it.
+
+On SQLite it is the FTS5 table ``articles_fts``; on PostgreSQL the table
+``article_search``, one ``tsvector`` per article (title weight A, body B) under a
+GIN index. Both are fed the same transformed text (``fts_text``), so Chinese is
+searchable by any substring of two or more characters on either.
 
 The table is contentless (``content=''``): it stores the inverted index and
 nothing else, so the archive does not hold every text twice. The price is
@@ -25,6 +30,13 @@ log = logging.getLogger(__name__)
 
 FTS_TABLE = "articles_fts"
 FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
+PG_TABLE = "article_search"
+PG_CONFIG = "english"  # stems English as FTS5's porter does; other words are only lowercased
+PG_DOCUMENT = (f"setweight(to_tsvector('{PG_CONFIG}', :title), 'A') || "
+               f"setweight(to_tsvector('{PG_CONFIG}', :body), 'B')")
+_PG_INSERT = text(f"INSERT INTO {PG_TABLE} (article_id, document) VALUES (:id, {PG_DOCUMENT}) "
+                  "ON CONFLICT (article_id) DO UPDATE SET document = excluded.document")
+_PG_DELETE = text(f"DELETE FROM {PG_TABLE} WHERE article_id = :id")
 _INSERT = text(f"INSERT INTO {FTS_TABLE}(rowid, title, body) VALUES (:id, :title, :body)")
 _DELETE = text(
     f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, body) "
@@ -35,31 +47,43 @@ REBUILD_BATCH = 1000
 Executor = Session | Connection
 
 
+def is_postgres(executor: Executor) -> bool:
+    bind = executor.get_bind() if isinstance(executor, Session) else executor
+    return bind.dialect.name == "postgresql"
+
+
 def index_row(article_id: int, title: str | None, body: str | None) -> dict[str, object]:
     return {"id": article_id, "title": fts_text(title), "body": fts_text(body)}
 
 
 def index_article(session: Executor, article: Article) -> None:
     """Add a newly inserted (flushed) article to the index."""
-    session.execute(_INSERT, index_row(article.id, article.title, article.text))
+    session.execute(_PG_INSERT if is_postgres(session) else _INSERT,
+                    index_row(article.id, article.title, article.text))
 
 
 def unindex_article(session: Executor, article_id: int, title: str | None,
                     body: str | None) -> None:
     """Remove an article, given the title and text it was indexed with."""
-    session.execute(_DELETE, index_row(article_id, title, body))
+    if is_postgres(session):
+        session.execute(_PG_DELETE, {"id": article_id})
+    else:
+        session.execute(_DELETE, index_row(article_id, title, body))
 
 
 def index_rows(connection: Executor, rows: Iterable[tuple[int, str | None, str | None]]) -> int:
     batch = [index_row(*row) for row in rows]
     if batch:
-        connection.execute(_INSERT, batch)
+        connection.execute(_PG_INSERT if is_postgres(connection) else _INSERT, batch)
     return len(batch)
 
 
 def rebuild_index(connection: Executor) -> int:
     """Empty the index and fill it again from ``articles``; returns the rows indexed."""
-    connection.execute(text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('delete-all')"))
+    if is_postgres(connection):
+        connection.execute(text(f"DELETE FROM {PG_TABLE}"))
+    else:
+        connection.execute(text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('delete-all')"))
     last_id, total = 0, 0
     while True:
         rows = connection.execute(
@@ -88,6 +112,8 @@ class IndexDrift:
 
 def index_drift(session: Executor) -> IndexDrift:
     """Compare the index's rowids with the articles' ids (a cheap consistency check)."""
-    indexed = set(session.scalars(text(f"SELECT rowid FROM {FTS_TABLE}")))
+    indexed_ids = (f"SELECT article_id FROM {PG_TABLE}" if is_postgres(session)
+                   else f"SELECT rowid FROM {FTS_TABLE}")
+    indexed = set(session.scalars(text(indexed_ids)))
     stored = set(session.scalars(select(Article.id)))
     return IndexDrift(tuple(sorted(stored - indexed)), tuple(sorted(indexed - stored)))
