@@ -9,11 +9,19 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from crawler.errors import DatabaseUrlError
 from storage.archive_file import ArchiveFile, check_archive, read_only_uri
-from storage.engine import make_engine, parse_db_url, resolve_db_url, sqlite_file
-from storage.migrate import upgrade
+from storage.engine import (
+    describe_database_error,
+    is_postgres,
+    make_engine,
+    parse_db_url,
+    resolve_db_url,
+    sqlite_file,
+)
+from storage.migrate import current_revision, head_revision, is_known_revision, upgrade
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,7 +36,7 @@ def checked_db_url(db: str | None) -> str:
     """The archive's URL (``--db``, else ``$SILKROAD_DB``, else the default), refused
     with a one-line error before anything is opened when it cannot be one."""
     if db is not None and not db.strip():
-        raise DatabaseUrlError("--db is empty: give sqlite:///PATH or PATH")
+        raise DatabaseUrlError("--db is empty: give sqlite:///PATH, PATH or postgresql://...")
     url = resolve_db_url(db)
     if "://" not in url and ":" in url and not _WINDOWS_DRIVE.match(url):
         raise DatabaseUrlError(
@@ -50,7 +58,8 @@ def db_option(func: F) -> F:
         metavar="URL",
         default=None,
         callback=_check_db_option,
-        help="Database URL or path (default: $SILKROAD_DB, else sqlite:///archive.sqlite).",
+        help="Archive: sqlite:///PATH, PATH, or postgresql://USER@HOST[:PORT]/DATABASE "
+             "(default: $SILKROAD_DB, else sqlite:///archive.sqlite).",
     )(func)
 
 
@@ -91,6 +100,8 @@ def close_archives() -> None:
 
 
 def _open(url: str, readonly: bool) -> Engine:
+    if is_postgres(parse_db_url(url)):
+        return _open_postgres(url, readonly)
     path = sqlite_file(url)
     if path is None or not path.exists():
         if readonly and path is not None:
@@ -117,4 +128,32 @@ def _open(url: str, readonly: bool) -> Engine:
         writer = make_engine(url)
         upgrade(writer)
         writer.dispose()
+    return make_engine(url, readonly=True)
+
+
+def _open_postgres(url: str, readonly: bool) -> Engine:
+    """A PostgreSQL archive: the database must exist (we never create one). A read
+    command on a database without our schema is refused, not answered from an
+    empty archive; an older schema is upgraded first, as on SQLite."""
+    writer = make_engine(url)
+    try:
+        revision = current_revision(writer)
+    except DBAPIError as exc:
+        writer.dispose()
+        raise DatabaseUrlError(describe_database_error(writer.url, exc)) from None
+    if readonly and revision is None:
+        writer.dispose()
+        raise DatabaseUrlError(
+            f"no archive in PostgreSQL database {writer.url.database!r}: crawl into it first "
+            "(silkroad crawl, silkroad demo) or run `silkroad db upgrade`")
+    if revision is not None and not is_known_revision(revision):
+        writer.dispose()
+        raise DatabaseUrlError(
+            f"database {writer.url.database!r} has schema revision {revision!r}, newer than "
+            f"this silkroad knows ({head_revision()}): upgrade silkroad to use it")
+    if not readonly or revision != head_revision():
+        upgrade(writer)
+    if not readonly:
+        return writer
+    writer.dispose()
     return make_engine(url, readonly=True)
