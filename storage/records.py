@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, func, literal_column, select
+from sqlalchemy import FunctionElement, Select, String, cast, exists, func, literal_column, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 
 from crawler.errors import UsageError
@@ -49,7 +50,7 @@ class ArticleFilter:
             )
         # Filter on the publication date when known, else on when we first saw it.
         when = func.coalesce(func.substr(Article.published, 1, 10),
-                             func.strftime("%Y-%m-%d", Article.first_seen_at))
+                             func.substr(cast(Article.first_seen_at, String), 1, 10))
         if self.since:
             query = query.where(when >= self.since.isoformat())
         if self.until:
@@ -57,8 +58,24 @@ class ArticleFilter:
         return query
 
 
+class json_elements(FunctionElement[Any]):
+    """The elements of a JSON array as rows of one text column, ``value``."""
+
+    inherit_cache = True
+
+
+@compiles(json_elements)
+def _json_each(element: json_elements, compiler: Any, **kw: Any) -> str:
+    return f"json_each({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(json_elements, "postgresql")
+def _json_array_elements_text(element: json_elements, compiler: Any, **kw: Any) -> str:
+    return f"json_array_elements_text({compiler.process(element.clauses, **kw)})"
+
+
 def _json_contains(column: Any, value: str) -> Any:
-    each = func.json_each(column).table_valued("value")
+    each = json_elements(column).table_valued("value")
     return exists(select(literal_column("1")).select_from(each).where(each.c.value == value))
 
 
