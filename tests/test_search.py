@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
 from crawler.errors import QueryError, UsageError
@@ -18,10 +18,10 @@ from storage.engine import make_engine
 from storage.migrate import alembic_config, upgrade
 from storage.models import Article, Sighting
 from storage.records import ArticleFilter, parse_day
-from storage.search.fts_text import bigrams, fts_text, fts_text_mapped
-from storage.search.index import FTS_TOKENIZER, index_drift, rebuild_index
-from storage.search.query import parse_query
-from storage.search.ranked import search_articles
+from storage.search.fts_text import bigrams, fts_text, fts_text_mapped, search_text
+from storage.search.index import FTS_TOKENIZER, index_drift, is_postgres, rebuild_index
+from storage.search.query import ParsedQuery, parse_query
+from storage.search.ranked import count_matches, search_articles
 from storage.show import article_detail
 from storage.stats import archive_stats
 from tests.search_corpus import BY_KEY, DOCS, Doc, article_for, fetch_for, keys_for, store
@@ -74,6 +74,15 @@ def test_mapped_transform_on_random_mixtures() -> None:
         assert_maps_back("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))))
 
 
+@pytest.mark.parametrize("value, expected", [
+    ("Tashkent<Samarkand rail> covid-19", "Tashkent Samarkand rail covid 19"),
+    ("3.5 bn, info@rail.uz http://x.org/a_b", "3 5 bn info rail uz http x org a b"),
+    ("中吉乌铁路。Ёж", "中吉 吉乌 乌铁 铁路 Еж"),
+])
+def test_search_text_is_the_fts5_tokens(value: str, expected: str) -> None:
+    assert search_text(value) == expected
+
+
 def assert_maps_back(value: str) -> None:
     mapped = fts_text_mapped(value)
     assert mapped.text == fts_text(value)
@@ -105,6 +114,30 @@ def test_parse_query(query: str, expected: str) -> None:
     assert parse_query(query).fts == expected
 
 
+@pytest.mark.parametrize("query, expected", [
+    ("pipeline", "'pipeline'"),
+    ("gas pipeline", "('gas' & 'pipeline')"),
+    ('"gas pipeline"', "('gas' <-> 'pipeline')"),
+    ('"gas pipe"*', "('gas' <-> 'pipe':*)"),
+    ("pipe*", "'pipe':*"),
+    ("中吉乌铁路", "('中吉' <-> '吉乌' <-> '乌铁' <-> '铁路')"),
+    ("中", "'中':*"),
+    ("газопроводом", "'газопровод':*"),
+    ("a OR b NOT c", "('a' | ('b' & !'c'))"),
+    ("pipeline NOT (oil OR gas)", "('pipeline' & !('oil' | 'gas'))"),
+    ("(railway OR 铁路) Khorgos", "(('railway' | '铁路') & 'Khorgos')"),
+    ("title:gas", "('title' <-> 'gas')"),
+    ("x'; DROP TABLE articles; --", "('x' & 'DROP' & 'TABLE' & 'articles')"),
+    ("'!' & | <-> :*", None),
+])
+def test_parse_query_for_postgresql(query: str, expected: str | None) -> None:
+    if expected is None:
+        with pytest.raises(QueryError, match="nothing to search for"):
+            parse_query(query)
+    else:
+        assert parse_query(query).tsquery == expected
+
+
 @pytest.mark.parametrize("query, message", [
     ('"unclosed', "unbalanced quote"),
     ("", "empty query"),
@@ -129,25 +162,40 @@ def test_malformed_queries_explain_in_one_line(query: str, message: str) -> None
     assert "\n" not in str(info.value)
 
 
+SOUP = ['"', "(", ")", "*", "AND", "OR", "NOT", "gas", "中亚", "中", "-", "&", "NEAR",
+        "^", ":", "газ", "x*", "'", "!", "|", "<->", ":*", "\\", "the"]
+
+
+def soup_queries(count: int) -> list[ParsedQuery]:
+    """Random soup of both engines' operators, quotes and terms, as far as it parses."""
+    rng = random.Random(7)
+    parsed = []
+    for _ in range(count):
+        query = "".join(rng.choice(SOUP) + rng.choice(["", " "])
+                        for _ in range(rng.randint(1, 8)))
+        try:
+            parsed.append(parse_query(query))
+        except QueryError:
+            continue
+    return parsed
+
+
 def test_every_parsed_query_is_valid_fts5() -> None:
-    """Random soup of operators, quotes and terms: a QueryError or a runnable expression."""
-    pieces = ['"', "(", ")", "*", "AND", "OR", "NOT", "gas", "中亚", "中", "-", "&", "NEAR",
-              "^", ":", "газ", "x*", "'"]
     db = sqlite3.connect(":memory:")
     db.execute(f"CREATE VIRTUAL TABLE t USING fts5(title, body, content='', "
                f"tokenize='{FTS_TOKENIZER}')")
-    rng = random.Random(7)
-    parsed = 0
-    for _ in range(3000):
-        query = "".join(rng.choice(pieces) + rng.choice(["", " "])
-                        for _ in range(rng.randint(1, 8)))
-        try:
-            expression = parse_query(query).fts
-        except QueryError:
-            continue
-        db.execute("SELECT rowid FROM t WHERE t MATCH ?", (expression,)).fetchall()
-        parsed += 1
-    assert parsed > 500
+    parsed = soup_queries(3000)
+    for query in parsed:
+        db.execute("SELECT rowid FROM t WHERE t MATCH ?", (query.fts,)).fetchall()
+    assert len(parsed) > 500
+
+
+def test_every_parsed_query_runs(session: Session, corpus: dict[str, int]) -> None:
+    """The soup through the real search on each backend: PostgreSQL reads the tsquery."""
+    parsed = soup_queries(600)
+    for query in parsed:
+        count_matches(session, query)
+    assert len(parsed) > 100 and session.execute(text("SELECT 1")).scalar_one() == 1
 
 
 # --- searching ---------------------------------------------------------------------------
@@ -284,10 +332,31 @@ def test_malformed_query_raises_query_error(session: Session, corpus: dict[str, 
         search_articles(session, '"unclosed')
 
 
+def test_a_query_the_engine_rejects_is_a_query_error(session: Session,
+                                                      corpus: dict[str, int]) -> None:
+    broken = ParsedQuery("gas AND", fts='"gas" AND', terms=("gas",), tsquery="'gas' &")
+    with pytest.raises(QueryError, match="cannot run this query") as info:
+        search_articles(session, broken)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("query", ["Samarkand", "covid-19", "3.5", "info@rail.uz",
+                                   '"rail link"', "x.org", "link*"])
+def test_both_engines_find_the_same_tokens(session: Session, query: str) -> None:
+    """PostgreSQL's parser alone would drop <...> as a tag, read -19, 3.5 and addresses whole."""
+    text_ = "Tashkent<Samarkand rail link> costs 3.5 bn; covid-19 rules at info@rail.uz, x.org"
+    ids = store(session, (Doc("odd", "en", "Tokens", text_, ("UZ",), (), "S", "2025-01-01"),))
+    assert [hit.record["id"] for hit in search_articles(session, query)] == [ids["odd"]]
+
+
 # --- keeping the index in sync ------------------------------------------------------------
 
-def vocabulary(session: Session) -> list[tuple[str, int, int]]:
-    """Every term in the index with its document and occurrence counts."""
+def vocabulary(session: Session) -> list[tuple[object, ...]]:
+    """What the index holds: FTS5's terms with their document and occurrence counts,
+    or PostgreSQL's tsvector of each article."""
+    if is_postgres(session):
+        return [tuple(row) for row in session.execute(text(
+            "SELECT article_id, document::text FROM article_search ORDER BY article_id"))]
     session.execute(text(
         "CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_vocab USING fts5vocab(main, articles_fts, row)"
     ))
@@ -398,10 +467,9 @@ def test_downgrade_drops_the_index(engine: Engine) -> None:
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, "0001")
-    with engine.connect() as conn:
-        names = set(conn.exec_driver_sql("SELECT name FROM sqlite_master").scalars())
+    names = set(inspect(engine).get_table_names())
     assert "articles" in names
-    assert not any(name.startswith("articles_fts") for name in names)
+    assert not any(name.startswith(("articles_fts", "article_search")) for name in names)
 
 
 # --- show and stats ----------------------------------------------------------------------

@@ -62,7 +62,8 @@ def test_search_phrase_finds_its_phrase(db_url: str, archive: dict[str, int]) ->
     assert "**gas pipeline**" in records[0]["snippet"]
 
 
-LEAKS = ("Traceback", "fts5", "sqlite", "syntax error", "OperationalError")
+LEAKS = ("Traceback", "fts5", "sqlite", "syntax error", "OperationalError", "tsquery",
+         "psycopg", "ProgrammingError")
 
 
 @pytest.mark.parametrize("query", ['"unclosed', "NOT oil"])

@@ -8,12 +8,18 @@ characters a phrase of consecutive tokens, findable with stock FTS5. Stock
 matters: Datasette (stdlib ``sqlite3``, no extensions) must open and query the
 same index. Queries go through the same function, so both sides agree.
 
+PostgreSQL gets the same text cut into ``unicode61``'s tokens (``search_text``):
+its own parser would otherwise read e-mail addresses, URLs, decimals, signed
+numbers ("covid-19" as covid, -19) and anything between < and > (dropped as a tag)
+differently, and the two engines would find different articles.
+
 The transform is part of the index's definition: changing it means a
 migration that rebuilds ``articles_fts`` (``storage.search.index.rebuild_index``).
 """
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from operator import add
@@ -44,6 +50,20 @@ def fts_text(value: str | None) -> str:
     if not value:
         return ""
     return HAN_RUN.sub(lambda m: " " + bigrams(m.group()) + " ", _fold(value))
+
+
+# A token of SQLite's unicode61 tokenizer: a run of letters and digits.
+_WORD = re.compile(r"[^\W_]+")
+
+
+def index_words(transformed: str) -> list[str]:
+    """The tokens in already transformed text (what FTS5 finds in it)."""
+    return _WORD.findall(transformed)
+
+
+def search_text(value: str | None) -> str:
+    """``fts_text`` as bare tokens, one space apart: PostgreSQL's ``to_tsvector`` input."""
+    return " ".join(index_words(fts_text(value)))
 
 
 @dataclass(frozen=True)
