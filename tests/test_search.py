@@ -305,6 +305,15 @@ def test_title_is_highlighted(session: Session, corpus: dict[str, int]) -> None:
     assert hit.title.marked() == "第二届中国—中亚**峰会**在阿斯塔纳闭幕"
 
 
+def test_a_huge_article_is_indexed_and_found(session: Session) -> None:
+    """200,000 distinct-looking Han characters: far past a tsvector's 1 MB as bigrams."""
+    rng = random.Random(5)
+    text_ = "".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(200_000))
+    ids = store(session, (Doc("huge", "zh", "巨文", text_, ("CN",), (), "S", "2025-01-01"),))
+    [hit] = search_articles(session, text_[:6])
+    assert hit.record["id"] == ids["huge"] and hit.snippet.marked().startswith("**")
+
+
 def test_snippet_of_a_long_text_is_a_window_around_the_match(session: Session) -> None:
     text = "Nothing to see here. " * 60 + "The Kambarata dam finally got funding. " + \
         "More filler text follows. " * 60

@@ -44,6 +44,12 @@ _DELETE = text(
     "VALUES ('delete', :id, :title, :body)"
 )
 REBUILD_BATCH = 1000
+# A tsvector holds at most 1 MB; a token costs up to ~6 bytes per character of
+# search_text (Han bigrams of 4-byte characters, each unique), so this much of a
+# title and text always fits. Longer texts are searchable in their first part only
+# on PostgreSQL (some 45,000 Chinese characters or 20,000 English words).
+PG_TITLE_CHARS = 10_000
+PG_BODY_CHARS = 140_000
 
 Executor = Session | Connection
 
@@ -55,8 +61,15 @@ def is_postgres(executor: Executor) -> bool:
 
 def index_row(article_id: int, title: str | None, body: str | None,
               postgres: bool = False) -> dict[str, object]:
-    transform = search_text if postgres else fts_text
-    return {"id": article_id, "title": transform(title), "body": transform(body)}
+    if postgres:
+        return {"id": article_id, "title": _pg_text(title, PG_TITLE_CHARS),
+                "body": _pg_text(body, PG_BODY_CHARS)}
+    return {"id": article_id, "title": fts_text(title), "body": fts_text(body)}
+
+
+def _pg_text(value: str | None, limit: int) -> str:
+    tokens = search_text(value)
+    return tokens if len(tokens) <= limit else tokens[:limit].rpartition(" ")[0]
 
 
 def index_article(session: Executor, article: Article) -> None:
