@@ -18,10 +18,11 @@ from storage.engine import make_engine
 from storage.migrate import alembic_config, upgrade
 from storage.models import Article, Sighting
 from storage.records import ArticleFilter, parse_day
+from storage.search import ranked
 from storage.search.fts_text import bigrams, fts_text, fts_text_mapped, search_text
 from storage.search.index import FTS_TOKENIZER, index_drift, is_postgres, rebuild_index
 from storage.search.query import ParsedQuery, parse_query
-from storage.search.ranked import count_matches, search_articles
+from storage.search.ranked import count_matches, ranked_ids_query, search_articles
 from storage.show import article_detail
 from storage.stats import archive_stats
 from tests.search_corpus import BY_KEY, DOCS, Doc, article_for, fetch_for, keys_for, store
@@ -278,6 +279,34 @@ def test_title_match_outranks_body_match(session: Session) -> None:
     hits = search_articles(session, "corridor")
     assert [hit.record["id"] for hit in hits] == [ids["in-title"], ids["in-body"]]
     assert hits[0].score > hits[1].score > 0
+
+
+def test_postgresql_ranks_the_newest_candidates_else_every_match(
+        session: Session, corpus: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """With two candidates: the newest two that the index alone picks (phrases as AND,
+    NOT dropped), unless fewer hits than wanted come out of them."""
+    monkeypatch.setattr(ranked, "PG_RANK_CANDIDATES", 2)
+    query = parse_query("pipeline OR Ashgabat OR railway")
+    dialect = session.get_bind().dialect.name
+    bounded = {row[0] for row in session.execute(ranked_ids_query(query, None, dialect))}
+    every = {corpus[key] for key in ("tm-gas", "uz-water", "tm-culture", "kz-rail")}
+    assert bounded == (set(sorted(every)[-2:]) if dialect == "postgresql" else every)
+    assert len(search_articles(session, "pipeline OR Ashgabat OR railway", limit=2)) == 2
+
+
+def test_a_match_older_than_the_candidates_is_still_found(
+        session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The two newest articles with both words hold neither the phrase nor the NOT's
+    left side alone: every match is ranked instead of none."""
+    monkeypatch.setattr(ranked, "PG_RANK_CANDIDATES", 2)
+    docs = tuple(Doc(key, "en", key, text_, ("TM",), (), "S", "2025-01-01") for key, text_ in (
+        ("phrase", "The gas pipeline opened."),
+        ("apart-1", "A pipeline for water, not gas, and oil."),
+        ("apart-2", "Gas flows by truck; the pipeline waits for oil."),
+    ))
+    ids = store(session, docs)
+    assert found(session, ids, '"gas pipeline"') == {"phrase"}
+    assert found(session, ids, "pipeline NOT oil") == {"phrase"}
 
 
 def test_limit_keeps_the_best(session: Session, corpus: dict[str, int]) -> None:

@@ -70,12 +70,15 @@ Node = Term | Group | Not
 @dataclass(frozen=True)
 class ParsedQuery:
     """``fts``: the FTS5 MATCH expression; ``tsquery``: the text for PostgreSQL's
-    ``to_tsquery``; ``terms``: the searchable terms, for display."""
+    ``to_tsquery``; ``terms``: the searchable terms, for display; ``loose``: a
+    tsquery that matches a superset of ``tsquery`` and that the GIN index answers
+    alone (no phrases, no NOT), for picking candidates."""
 
     source: str
     fts: str
     terms: tuple[str, ...]
     tsquery: str = ""
+    loose: str = ""
 
 
 MIN_STEMMED_LENGTH = 5
@@ -163,16 +166,24 @@ def to_fts5(node: Node) -> str:
 _TS_OPERATORS = {"AND": " & ", "OR": " | "}
 
 
-def to_tsquery(node: Node) -> str:
-    """The ``to_tsquery`` text of ``node``: the same words as FTS5 would see, quoted."""
+def to_tsquery(node: Node, loose: bool = False) -> str:
+    """The ``to_tsquery`` text of ``node``: the same words as FTS5 would see, quoted.
+
+    ``loose`` drops what the GIN index cannot answer without reading each document:
+    a phrase's order (its words ANDed) and NOT (its left side alone).
+    """
     if isinstance(node, Term):
         words = ["'" + word.replace("'", "''") + "'" for word in index_words(node.text)]
         if node.prefix:
             words[-1] += ":*"
-        return words[0] if len(words) == 1 else "(" + " <-> ".join(words) + ")"
+        return words[0] if len(words) == 1 else \
+            "(" + (" & " if loose else " <-> ").join(words) + ")"
     if isinstance(node, Not):
+        if loose:
+            return to_tsquery(node.left, loose)
         return f"({to_tsquery(node.left)} & !{to_tsquery(node.right)})"
-    return "(" + _TS_OPERATORS[node.operator].join(map(to_tsquery, node.parts)) + ")"
+    return "(" + _TS_OPERATORS[node.operator].join(to_tsquery(part, loose)
+                                                   for part in node.parts) + ")"
 
 
 class _Parser:
@@ -300,4 +311,5 @@ def parse_query(query: str) -> ParsedQuery:
     tree = parser.parse()
     if tree is None:
         raise QueryError("nothing to search for: the query has no letters or digits")
-    return ParsedQuery(query, to_fts5(tree), tuple(parser.terms), to_tsquery(tree))
+    return ParsedQuery(query, to_fts5(tree), tuple(parser.terms), to_tsquery(tree),
+                       to_tsquery(tree, loose=True))
