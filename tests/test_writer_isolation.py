@@ -164,7 +164,7 @@ def test_a_lost_batch_gives_its_frontier_entries_back(engine: Engine) -> None:
     pipeline.frontier.restore([scheduled], ["http://127.0.0.91:8080/robots.txt"])
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE fetches")  # every write now fails: no such table
-    with pytest.raises(OperationalError):
+    with pytest.raises(DatabaseError):
         _write(pipeline, [_item(1, "Known")])
     assert pipeline.frontier.take() == ([scheduled], ["http://127.0.0.91:8080/robots.txt"])
 
