@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ import pytest
 from lxml.html import fromstring
 from scrapy.settings import Settings
 from scrapy.statscollectors import MemoryStatsCollector
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -33,8 +34,10 @@ from crawler.extensions.run_record import RunRecord, run_outcome
 from crawler.items import PageItem
 from crawler.links.urls import is_http_url, page_identity
 from crawler.pipelines.archive import BATCH_FAILURE_LIMIT, ArchivePipeline, _Pending
-from storage.archive import STORE_ERROR, is_database_failure
+from storage.archive import STORE_ERROR, FetchRecord, is_database_failure, record_fetch
+from storage.engine import make_engine
 from storage.frontier import PendingRequest, add_pending
+from storage.migrate import upgrade
 from storage.models import Fetch, FrontierEntry, Page, Source
 from storage.runs import FAILED_RUNS_LIMIT, resumable_session, start_run
 from tests.support import FAST_CRAWL, REPO, run_crawl, write_seeds
@@ -144,6 +147,56 @@ def test_a_page_that_cannot_be_stored_is_rolled_back_alone(engine: Engine) -> No
     assert stats.get_value("silkroad/source/New/store_errors") == 1
     assert stats.get_value("silkroad/pages_new") == 3
     assert pipeline.run.store_failures == [{"url": poison.url, "reason": results[1].error}]
+
+
+def test_a_batch_deadlocked_with_another_writer_is_written_again(pg_url: str) -> None:
+    """PostgreSQL: another writer holds page 2 and waits for page 1, which the batch holds
+    while it waits for page 2. The batch is the deadlock's victim (the other one waits
+    longer before it looks); it is written again, whole, and nothing counts as an error."""
+    engine = make_engine(pg_url)
+    upgrade(engine)
+    pipeline = _pipeline(engine)
+    first, second = _item(1, "Known"), _item(2, "Known")
+
+    def other_writer(ready: threading.Event) -> None:
+        with Session(engine) as other, other.begin():
+            other.execute(text("SET LOCAL deadlock_timeout = '60s'"))
+            _store_raw(other, second)
+            ready.set()
+            deadline = time.monotonic() + 60
+            while not _lock_waits(engine) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            _store_raw(other, first)  # waits for the batch: a deadlock
+
+    ready = threading.Event()
+    thread = threading.Thread(target=other_writer, args=(ready,))
+    thread.start()
+    try:
+        assert ready.wait(30)
+        results = _write(pipeline, [first, second])
+    finally:
+        thread.join(60)
+    assert [r.error for r in results] == [None, None]
+    stats = pipeline.crawler.stats
+    assert stats.get_value("silkroad/write_conflicts") == 1
+    assert stats.get_value("silkroad/store_errors") is None
+    with Session(engine) as session:
+        assert sorted(session.scalars(select(Page.url))) == [first.url, second.url]
+        assert len(session.scalars(select(Fetch.id)).all()) == 4  # each writer logged both
+    engine.dispose()
+
+
+def _store_raw(session: Session, item: PageItem) -> None:
+    record_fetch(session, FetchRecord(page_url=item.url, url=item.url, final_url=item.url,
+                                      status=200, headers={}, body=item.body,
+                                      fetched_at=item.fetched_at),
+                 None, run_id=None, outcome="no_article")
+
+
+def _lock_waits(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.scalar(text("SELECT count(*) FROM pg_stat_activity "
+                                "WHERE datname = current_database() AND wait_event_type = 'Lock'"))
 
 
 def test_a_malformed_canonical_page_is_stored_under_its_fetched_url(engine: Engine) -> None:
