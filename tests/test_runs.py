@@ -146,7 +146,8 @@ COUNT_OPENS = textwrap.dedent("""
 
 
 @pytest.mark.slow
-def test_one_crawl_opens_its_archive_once_and_migrates_it_once(tmp_path: Path) -> None:
+def test_one_crawl_opens_its_archive_once_and_migrates_it_once(db_url: str,
+                                                               tmp_path: Path) -> None:
     """A writer and a read-only reader (the resume and conditional requests), one migration;
     there were three or four engines and two migrations."""
     from crawler.demo.loopback_web import LoopbackWeb, demo_web_dir
@@ -157,7 +158,7 @@ def test_one_crawl_opens_its_archive_once_and_migrates_it_once(tmp_path: Path) -
         seeds.write_text(web.render((web_dir / "sources.toml").read_text("utf-8")), "utf-8")
         done = subprocess.run(
             [sys.executable, "-c", COUNT_OPENS, "crawl", "--seeds", str(seeds), "--db",
-             f"sqlite:///{tmp_path / 'archive.sqlite'}", "-s", "DOWNLOAD_DELAY=0",
+             db_url, "-s", "DOWNLOAD_DELAY=0",
              "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "SILKROAD_EXTRACT_PROCESSES=0"],
             capture_output=True, text=True, timeout=240, cwd=REPO,
             env={**os.environ, "PYTHONPATH": str(REPO)})

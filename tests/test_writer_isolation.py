@@ -6,9 +6,7 @@ that keeps failing stops the crawl, and a forced shutdown still ends the run."""
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -22,7 +20,7 @@ import pytest
 from lxml.html import fromstring
 from scrapy.settings import Settings
 from scrapy.statscollectors import MemoryStatsCollector
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -38,7 +36,7 @@ from storage.archive import STORE_ERROR, FetchRecord, is_database_failure, recor
 from storage.engine import make_engine
 from storage.frontier import PendingRequest, add_pending
 from storage.migrate import upgrade
-from storage.models import Fetch, FrontierEntry, Page, Source
+from storage.models import Article, CrawlRun, Fetch, FrontierEntry, Page, Source
 from storage.runs import FAILED_RUNS_LIMIT, resumable_session, start_run
 from tests.support import FAST_CRAWL, REPO, run_crawl, write_seeds
 from tests.synthetic_web import article_page, off_topic, on_topic, write_news_site
@@ -321,27 +319,30 @@ def two_sources(tmp_path: Path) -> Any:
         yield web, root, len(a_on), len(b_on)
 
 
-def _archive(path: Path) -> dict[str, Any]:
-    with sqlite3.connect(path) as conn:
-        return {
-            "articles": {url for (url,) in conn.execute("SELECT url FROM articles")},
-            "runs": conn.execute("SELECT outcome FROM crawl_runs ORDER BY id").fetchall(),
-            "pages": {url for (url,) in conn.execute("SELECT url FROM pages")},
-            "stats": [json.loads(s) for (s,) in conn.execute(
-                "SELECT stats FROM crawl_runs ORDER BY id")],
-        }
+def _archive(db_url: str) -> dict[str, Any]:
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return {
+                "articles": set(conn.scalars(select(Article.url))),
+                "runs": [(outcome,) for outcome in conn.scalars(
+                    select(CrawlRun.outcome).order_by(CrawlRun.id))],
+                "pages": set(conn.scalars(select(Page.url))),
+                "stats": list(conn.scalars(select(CrawlRun.stats).order_by(CrawlRun.id))),
+            }
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.slow
-def test_malformed_canonicals_cost_no_article_in_any_crawl(two_sources: Any,
+def test_malformed_canonicals_cost_no_article_in_any_crawl(two_sources: Any, db_url: str,
                                                            tmp_path: Path) -> None:
     web, root, a_articles, b_articles = two_sources
     seeds = write_seeds(web, root / "sources.toml", tmp_path / "sources.toml")
-    db = tmp_path / "archive.sqlite"
 
-    first = run_crawl(seeds, f"sqlite:///{db}")
+    first = run_crawl(seeds, db_url)
     assert first.returncode == 0, first.stderr[-3000:]
-    state = _archive(db)
+    state = _archive(db_url)
     assert state["runs"] == [("ok",)]
     a_base, b_base = web.base_url("a"), web.base_url("b")
     assert len([u for u in state["articles"] if u.startswith(a_base)]) == a_articles
@@ -356,9 +357,9 @@ def test_malformed_canonicals_cost_no_article_in_any_crawl(two_sources: Any,
     web.set_override("b", "/", body="<html><body><a href='/section0.html'>0</a> "
                      "<a href='/section1.html'>1</a> <a href='/news/fresh.html'>new</a>"
                      "</body></html>")
-    second = run_crawl(seeds, f"sqlite:///{db}")
+    second = run_crawl(seeds, db_url)
     assert second.returncode == 0, second.stderr[-3000:]
-    state = _archive(db)
+    state = _archive(db_url)
     assert state["runs"] == [("ok",), ("ok",)]
     assert b_base + "/news/fresh.html" in state["articles"]
     assert len(state["articles"]) == a_articles + b_articles + 1
@@ -378,14 +379,15 @@ def slow_site(tmp_path: Path) -> Any:
 
 
 @pytest.mark.slow
-def test_a_second_ctrl_c_still_ends_the_run_with_its_counts(slow_site: Any,
+def test_a_second_ctrl_c_still_ends_the_run_with_its_counts(slow_site: Any, db_url: str,
                                                              tmp_path: Path) -> None:
     web, root = slow_site
     seeds = write_seeds(web, root / "sources.toml", tmp_path / "sources.toml")
-    db = tmp_path / "archive.sqlite"
+    reader = make_engine(db_url, readonly=True)
+    articles_stored = select(func.count()).select_from(Article)
     process = subprocess.Popen(
         [sys.executable, "-m", "crawler", "crawl", "--seeds", str(seeds),
-         "--db", f"sqlite:///{db}", *FAST_CRAWL, "-s", "DOWNLOAD_DELAY=0.2",
+         "--db", db_url, *FAST_CRAWL, "-s", "DOWNLOAD_DELAY=0.2",
          "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "SILKROAD_BATCH_SIZE=2"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
@@ -395,9 +397,9 @@ def test_a_second_ctrl_c_still_ends_the_run_with_its_counts(slow_site: Any,
         while stored < 3 and time.monotonic() < deadline and process.poll() is None:
             time.sleep(0.1)
             try:
-                with sqlite3.connect(db) as conn:
-                    stored = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
-            except sqlite3.OperationalError:
+                with reader.connect() as conn:
+                    stored = conn.scalar(articles_stored) or 0
+            except DatabaseError:
                 pass  # not created or not migrated yet
         assert stored >= 3, "the crawl stored nothing to count"
         process.send_signal(signal.SIGINT)
@@ -407,10 +409,11 @@ def test_a_second_ctrl_c_still_ends_the_run_with_its_counts(slow_site: Any,
     finally:
         if process.poll() is None:
             process.kill()
-    with sqlite3.connect(db) as conn:
-        runs = conn.execute("SELECT outcome, pages_fetched, articles_archived FROM crawl_runs"
-                            ).fetchall()
-        archived = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+    with reader.connect() as conn:
+        runs = conn.execute(select(CrawlRun.outcome, CrawlRun.pages_fetched,
+                                   CrawlRun.articles_archived)).all()
+        archived = conn.scalar(articles_stored)
+    reader.dispose()
     assert len(runs) == 1, output[-3000:]
     outcome, fetched, articles = runs[0]
     assert outcome == "interrupted", output[-3000:]
