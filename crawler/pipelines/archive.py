@@ -201,7 +201,8 @@ class ArchivePipeline:
         loop = asyncio.get_running_loop()
         self._writes_in_flight += 1
         try:
-            results = await loop.run_in_executor(self.database.writer, self._write_batch, batch)
+            results, conflicts = await loop.run_in_executor(self.database.writer,
+                                                            self._write_batch, batch)
         except Exception as exc:
             log.exception("could not write a batch of %d pages", len(batch))
             self.stats.inc_value(Stat.STORE_ERRORS, len(batch))
@@ -217,6 +218,8 @@ class ArchivePipeline:
             if self._pending or self.frontier:
                 self._schedule_flush()
         self._batch_failures_in_a_row = 0
+        if conflicts:
+            self.stats.inc_value(Stat.WRITE_CONFLICTS, conflicts)
         for pending, result in zip(batch, results, strict=True):
             self._count(pending.item, result)
             if result.error is not None:
@@ -273,28 +276,28 @@ class ArchivePipeline:
         if engine is not None and getattr(engine, "spider", None) is not None:
             asyncio.ensure_future(engine.close_spider_async(reason="store_failed"))
 
-    def _write_batch(self, batch: list[_Pending]) -> list[StoreResult]:
-        """The batch, tried again from the start when PostgreSQL rolled it back for a
-        concurrent writer's sake (a deadlock between two crawls storing the same texts):
-        that is no page's fault and no failure of the database."""
+    def _write_batch(self, batch: list[_Pending]) -> tuple[list[StoreResult], int]:
+        """The batch's results, and how often it was written again from the start because
+        PostgreSQL rolled it back for a concurrent writer's sake (a deadlock between two
+        crawls storing the same texts): that is no page's fault and no failure of the
+        database. Runs on the writer thread; the caller counts."""
         # Given back to the recorder if nothing commits; the pages' own requests are done
         # only with the pages, and stay pending for a resume if the batch is lost.
         pending, done = self.frontier.take()
-        stored = [url for p in batch for url in p.item.request_urls]
+        all_done = done + [url for p in batch for url in p.item.request_urls]
         try:
-            for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            for conflicts in range(CONFLICT_ATTEMPTS - 1):
                 try:
-                    return self._write_attempt(batch, pending, done + stored)
+                    return self._write_attempt(batch, pending, all_done), conflicts
                 except Exception as exc:
-                    if not is_write_conflict(exc) or attempt == CONFLICT_ATTEMPTS:
+                    if not is_write_conflict(exc):
                         raise
                     self._sources = SourceCache()  # ids created in the rolled-back batch
-                    delay = CONFLICT_BACKOFF * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
+                    delay = CONFLICT_BACKOFF * 2 ** conflicts * random.uniform(0.5, 1.5)
                     log.info("a concurrent writer rolled back a batch of %d pages (%s): "
                              "writing it again in %.2f s", len(batch), _reason(exc), delay)
-                    self.stats.inc_value(Stat.WRITE_CONFLICTS)
                     time.sleep(delay)  # the writer thread's, not the reactor's
-            raise AssertionError("unreachable")
+            return self._write_attempt(batch, pending, all_done), CONFLICT_ATTEMPTS - 1
         except Exception:
             self.frontier.restore(pending, done)
             raise
