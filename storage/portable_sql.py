@@ -21,7 +21,7 @@ from sqlalchemy.types import JSON
 from storage.engine import sqlite_file
 
 
-class json_elements(FunctionElement[Any]):  # noqa: N801 - used like func.*
+class json_elements(FunctionElement[Any]):
     """The elements of a JSON array column as rows of one text column; use it as
     ``json_elements(col).table_valued("value")``."""
 
@@ -39,7 +39,7 @@ def _json_array_elements_text(element: json_elements, compiler: Any, **kw: Any) 
     return f"json_array_elements_text({compiler.process(element.clauses, **kw)})"
 
 
-class json_array_agg(GenericFunction[Any]):  # noqa: N801 - used like func.*
+class json_array_agg(GenericFunction[Any]):
     """An aggregate: the group's values as one JSON array, in no particular order
     (``[]`` or NULL when the group is empty, depending on the engine)."""
 
