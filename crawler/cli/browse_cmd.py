@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.engine import URL
 
 from crawler.cli.common import checked_db_url, console, db_option, open_archive
 from crawler.errors import UsageError
@@ -92,7 +96,25 @@ def browse(port: int, host: str, open_browser: bool, db: str | None) -> None:
       then open http://127.0.0.1:8001/demo/articles?_search=中亚
       silkroad browse --db postgresql://me@dbhost/silkroad
     """
-    url = parse_db_url(checked_db_url(db))
+    with _stopped_cleanly_by_sigterm():
+        _browse(parse_db_url(checked_db_url(db)), db, host, port, open_browser)
+
+
+@contextmanager
+def _stopped_cleanly_by_sigterm() -> Iterator[None]:
+    """SIGTERM ends browse as Ctrl-C does, its temporary files removed. Uvicorn
+    shuts down on it, then raises it again with the handler it found: ours."""
+    def stop(_signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _browse(url: URL, db: str | None, host: str, port: int, open_browser: bool) -> None:
     if is_postgres(url):
         engine = open_archive(db, readonly=True)
         with tempfile.TemporaryDirectory(prefix="silkroad-browse-") as tmp:
