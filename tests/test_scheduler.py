@@ -161,8 +161,9 @@ def assert_archive_consistent(db_url: str) -> None:
     """Nothing half-written: every reference resolves and every article was sighted."""
     engine = make_engine(db_url, readonly=True)
     with Session(engine) as session:
-        assert session.execute(text("PRAGMA integrity_check")).scalar() == "ok"
-        assert session.execute(text("PRAGMA foreign_key_check")).all() == []
+        if engine.dialect.name == "sqlite":  # PostgreSQL checks every foreign key as it goes
+            assert session.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+            assert session.execute(text("PRAGMA foreign_key_check")).all() == []
         snapshot_ids = set(session.scalars(select(Snapshot.id)))
         pointers = set(session.scalars(select(Page.last_snapshot_id)))
         assert pointers - {None} <= snapshot_ids
