@@ -103,6 +103,19 @@ def test_a_missing_database_or_server_is_one_line(postgres_server: str, tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_database_holding_other_tables_is_left_alone(pg_url: str) -> None:
+    engine = make_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE invoices (id integer)"))
+    engine.dispose()
+    for command in (["stats"], ["export"], ["db", "upgrade"], ["demo"],
+                    ["schedule", "--every", "1h"]):
+        code, _, err = invoke(*command, "--db", pg_url)
+        assert code == 2 and err.count("\n") == 1, (command, err)
+        assert "not a Silkroad archive" in err and "holds other tables" in err
+    assert table_names(pg_url) == ["invoices"]
+
+
 def test_db_upgrade_starts_an_archive_and_hides_the_password(pg_url: str) -> None:
     with_password = make_url(pg_url).set(password="secret").render_as_string(False)
     code, out, _ = invoke("db", "upgrade", "--db", with_password)

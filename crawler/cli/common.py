@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import DBAPIError
 
 from crawler.errors import DatabaseUrlError
@@ -83,8 +83,16 @@ def check_db(url: str, *, for_writing: bool) -> None:
 
 
 def _known_revision(engine: Engine) -> str | None:
+    """The archive's schema revision; None for an empty database. A database we cannot
+    reach, holding someone else's tables, or from a newer Silkroad is an error."""
     try:
         revision = current_revision(engine)
+        if revision is None:
+            with engine.connect() as conn:
+                if inspect(conn).get_table_names():
+                    raise DatabaseUrlError(
+                        f"not a Silkroad archive: PostgreSQL database {engine.url.database!r} "
+                        "holds other tables (give an empty database or a Silkroad archive)")
     except DBAPIError as exc:
         raise DatabaseUrlError(describe_database_error(engine.url, exc)) from None
     if revision is not None and not is_known_revision(revision):
