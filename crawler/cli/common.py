@@ -65,7 +65,8 @@ def db_option(func: F) -> F:
 
 def display_url(url: str) -> str:
     """The archive's URL as printed: a PostgreSQL password never reaches the terminal."""
-    return parse_db_url(url).render_as_string(hide_password=True) if "://" in url else url
+    parsed = parse_db_url(url)
+    return parsed.render_as_string(hide_password=True) if is_postgres(parsed) else url
 
 
 def check_db(url: str, *, for_writing: bool) -> None:
