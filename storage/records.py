@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import FunctionElement, Select, String, cast, exists, func, literal_column, select
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import Select, exists, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from crawler.errors import UsageError
 from crawler.timeutil import isoformat_utc
 from storage.models import Article, Sighting, Source
+from storage.portable_sql import json_array_agg, json_elements, timestamp_prefix
 
 RECORD_FIELDS = (
     "id", "url", "urls", "title", "author", "published", "language", "source", "text",
@@ -50,28 +50,12 @@ class ArticleFilter:
             )
         # Filter on the publication date when known, else on when we first saw it.
         when = func.coalesce(func.substr(Article.published, 1, 10),
-                             func.substr(cast(Article.first_seen_at, String), 1, 10))
+                             timestamp_prefix(Article.first_seen_at, 10))
         if self.since:
             query = query.where(when >= self.since.isoformat())
         if self.until:
             query = query.where(when <= self.until.isoformat())
         return query
-
-
-class json_elements(FunctionElement[Any]):
-    """The elements of a JSON array as rows of one text column, ``value``."""
-
-    inherit_cache = True
-
-
-@compiles(json_elements)
-def _json_each(element: json_elements, compiler: Any, **kw: Any) -> str:
-    return f"json_each({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(json_elements, "postgresql")
-def _json_array_elements_text(element: json_elements, compiler: Any, **kw: Any) -> str:
-    return f"json_array_elements_text({compiler.process(element.clauses, **kw)})"
 
 
 def _json_contains(column: Any, value: str) -> Any:
@@ -81,7 +65,7 @@ def _json_contains(column: Any, value: str) -> Any:
 
 def urls_subquery() -> Any:
     return (
-        select(func.json_group_array(Sighting.url))
+        select(json_array_agg(Sighting.url))
         .where(Sighting.article_id == Article.id)
         .scalar_subquery()
     )
@@ -99,7 +83,8 @@ def record_query(filters: ArticleFilter | None = None) -> Select[Any]:
 def to_record(
     article: Article, source: str | None, urls_json: str | list[str] | None
 ) -> dict[str, Any]:
-    urls = json.loads(urls_json) if isinstance(urls_json, str) else list(urls_json or [])
+    # Code-point order, the same from either engine (and SQLite's order before).
+    urls = sorted(json.loads(urls_json) if isinstance(urls_json, str) else urls_json or [])
     if article.url not in urls:
         urls.insert(0, article.url)
     return {

@@ -539,7 +539,7 @@ def test_show_unknown_id(session: Session, corpus: dict[str, int]) -> None:
         article_detail(session, 424242)
 
 
-def test_stats_counts(session: Session, corpus: dict[str, int]) -> None:
+def test_stats_counts(db_url: str, session: Session, corpus: dict[str, int]) -> None:
     stats = archive_stats(session)
     assert stats.totals["articles"] == len(DOCS) == stats.totals["sightings"]
     assert stats.totals["snapshots"] == len(DOCS) and stats.totals["sources"] == 4
@@ -548,4 +548,5 @@ def test_stats_counts(session: Session, corpus: dict[str, int]) -> None:
     assert dict(stats.by_theme)["energy"] == 4
     assert dict(stats.by_source)["丝路观察"] == 3
     assert stats.by_month[0] == ("2024-11", 1) and dict(stats.by_month)["2025-06"] == 3
-    assert stats.file_bytes and stats.file_bytes > 0
+    assert stats.database_bytes and stats.database_bytes > 0
+    assert stats.file_bytes == (stats.database_bytes if db_url.startswith("sqlite") else None)
