@@ -77,13 +77,14 @@ class TopicSignals:
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    kind: str  # country | region | link | theme | genre | spam | relation | exclude
+    kind: str  # country | region | link | theme | genre | spam | relation | geo | exclude
     key: str
     weight: float = 0.0
     sides: tuple[str, ...] = ()
     joint: float = 0.0
     tags: tuple[str, ...] = ()
     presence: bool = True  # whether a mention shows that its sides are there
+    outright: bool = True  # whether a link names its sides (a border post only locates them)
     by_name: bool = False  # a country's name, demonym or leader, not its places or firms
     demonym: bool = False  # "Kazakh": may be the people of Xinjiang, not the country
 
@@ -94,6 +95,7 @@ class _Mention:
     end: int
     entry: _Entry
     listed: bool = False  # one item of an enumeration that includes third countries
+    located: bool = False  # Central Asia as the far side of a border or a distance
 
     @property
     def code(self) -> str:
@@ -246,17 +248,19 @@ class TopicProfile:
         for key, link in data["links"].items():
             entry = _Entry("link", key, float(link["weight"]), tuple(link["sides"]),
                            float(link["joint"]), tuple(link["tags"]),
-                           bool(link.get("presence", True)))
+                           bool(link.get("presence", True)), outright=bool(link.get("outright", True)))
             self._add_terms(link, entry)
         for key, theme in data["themes"].items():
             self._add_terms(theme, _Entry("theme", key, 1.0))
         for key, genre in data.get("genres", {}).items():
             self._add_terms(genre, _Entry("genre", key, 1.0))
-        for strength in ("strong", "weak"):
-            weight = float(self._spam[f"{strength}_weight"])
-            self._add_terms(self._spam[strength], _Entry("spam", strength, weight))
+        for strength in ("strong", "weak", "farm"):
+            if strength in self._spam:
+                weight = float(self._spam[f"{strength}_weight"])
+                self._add_terms(self._spam[strength], _Entry("spam", strength, weight))
         self._add_terms(data.get("exclusions", {}), _Entry("exclude", "exclude"))
         self._add_terms(data.get("relations", {}), _Entry("relation", "relation"))
+        self._add_terms(data.get("geography", {}), _Entry("geo", "geo"))
 
     def _add_terms(self, table: dict[str, Any], entry: _Entry) -> None:
         for language, terms in table.items():
@@ -351,6 +355,7 @@ class TopicProfile:
             reading.sentences = max(1, sum(1 for part in parts if _WORDY.search(part)))
         reading.spans[0] = _Span()
         names: dict[int, list[_Mention]] = defaultdict(list)
+        located: set[int] = set()
         for start, end, entries in self._mentions(text):
             sid = bisect_right(ends, start)
             for entry in entries:
@@ -363,6 +368,8 @@ class TopicProfile:
                     reading.spam += entry.weight
                 elif kind == "relation":
                     reading.spans[sid].relation = True
+                elif kind == "geo":
+                    located.add(sid)
                 elif kind != "exclude":
                     names[sid].append(_Mention(start, end, entry))
         for sid, mentions in names.items():
@@ -372,12 +379,13 @@ class TopicProfile:
             span.enumerated = self._mark_enumerations(
                 text, mentions, _LIST_MARKS.subn("", text[begin:finish])[1])
             for mention in mentions:
-                _credit(span, mention)
                 entry = mention.entry
+                mention.located = sid in located and CENTRAL_ASIA in entry.sides
+                _credit(span, mention)
                 reading.region |= entry.kind == "region"
                 reading.central_asia_place |= (CENTRAL_ASIA in entry.sides and entry.presence
-                                               and not entry.demonym)
-                if not mention.listed:
+                                               and not entry.demonym and not mention.located)
+                if not (mention.listed or mention.located):
                     codes = (entry.key,) if entry.kind == "country" else entry.tags
                     for code in codes:
                         reading.mentions[code].append((sid, entry.weight, entry.kind == "country"))
@@ -584,13 +592,15 @@ def _credit(span: _Span, mention: _Mention) -> None:
             span.weak_link = max(span.weak_link, entry.joint)
     if not entry.presence:
         return
+    outright = not mention.listed and entry.outright
     if CHINA in entry.sides:
         span.china_any += entry.weight
-        span.china += 0.0 if mention.listed else entry.weight
+        span.china += entry.weight if outright else 0.0
     if CENTRAL_ASIA in entry.sides:
+        outright = outright and not mention.located
         span.central_asia_any += entry.weight
-        span.central_asia += 0.0 if mention.listed else entry.weight
-        if entry.kind != "region" and not mention.listed:
+        span.central_asia += entry.weight if outright else 0.0
+        if entry.kind != "region" and outright:
             span.central_asia_named += entry.weight
 
 
