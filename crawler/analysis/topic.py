@@ -42,6 +42,7 @@ _SEP = "\x01"  # a space or a hyphen between the words of a phrase
 _SEP_CLASS = r"[\s\-\u2010-\u2015]*"
 _SEP_CHARS = re.compile(r"[\s\-\u2010-\u2015]+")
 _HAN_AHEAD = f"(?=[{HAN_RANGES}])"  # raw patterns in Chinese start with a Han
+_HAN = re.compile(f"[{HAN_RANGES}]")
 _APOSTROPHES = "\u2019\u2018\u02bb\u02bc\u0060\u00b4\u02b9\u2032"
 _SENTENCE_END = re.compile(
     r"[.!?\u2026]+[\"'\u00bb\u201d)\]]*(?=\s)|[\u3002\uff01\uff1f\uff1b!?;]+|\n")
@@ -51,6 +52,18 @@ _NOT_TERMS = frozenset({"sides", "tags"})
 _ENUMERATION_GAP = re.compile(
     r"\s*[,;/\uff0c\u3001\uff1b]?\s*(?:and|or|as well as|и|или|а также|和|与|及|以及|或)?\s*"
     r"(?:the\s+)?", re.IGNORECASE)
+# What may stand between the two parties of a format or a pair ("EU-Central Asia",
+# "Japan and five Central Asian countries", "美国与中亚五国").
+_PAIR_GAP = re.compile(
+    r"[\s\-\u2010-\u2015+/]*(?:(?:and|&|и|с|与|和|同|及)[\s]*)?"
+    r"(?:(?:the\s+)?(?:five|5|пяти|пять|五)[\s]*)?", re.IGNORECASE)
+# ... or a host and its guests ("Modi held a summit with the leaders of Central
+# Asia", "特朗普在白宫接待中亚五国元首").
+_MEETING_GAP = re.compile(
+    r"[^.!?\u3002\uff01\uff1f\n]{0,40}?(?:summit|talks|hosts?|hosted|hosting|саммит|встреч|"
+    r"переговор|принял|峰会|会晤|会谈|接待)[^.!?\u3002\uff01\uff1f\n]{0,40}", re.IGNORECASE)
+# How far after "bordering", "60 km from", "西邻" a name is still the place located.
+_LOCATED_REACH = 40
 _REGION = "@region"
 _LIST_MARKS = re.compile(r"[,;\uff0c\u3001\uff1b]")
 
@@ -114,6 +127,10 @@ class _Span:
     weak_link: float = 0.0  # from a format that may not involve either side (the SCO)
     central_asia_named: float = 0.0  # outright, by a country, place, person or project
     relation: bool = False
+    # Two parties named as a pair ("EU-Central Asia", "China and Kazakhstan"): a
+    # third country with Central Asia, or China with Central Asia.
+    third_pair: bool = False
+    china_pair: bool = False
     countries: set[str] = field(default_factory=set)  # named outright, not by a place
     enumerated: set[str] = field(default_factory=set)  # items of a list of two or more
 
@@ -144,8 +161,10 @@ class _Reading:
     spam: float = 0.0
     region: bool = False
     sentences: int = 1
+    lead: tuple[int, ...] = ()  # the first sentences long enough to be prose
     # Central Asia named as a place (country, city, leader, project, region),
-    # not only by a demonym that may mean an ethnic group of Xinjiang.
+    # not only by a demonym that may mean an ethnic group of Xinjiang, by the
+    # border post of a Xinjiang town or as the far side of a border.
     central_asia_place: bool = False
 
     def count(self, predicate: Any) -> int:
@@ -353,9 +372,14 @@ class TopicProfile:
         if split:
             parts = _SENTENCE_END.split(text)
             reading.sentences = max(1, sum(1 for part in parts if _WORDY.search(part)))
+            starts = [0, *ends]
+            prose = (sid for sid, begin in enumerate(starts)
+                     if _prose_length(text[begin:ends[sid] if sid < len(ends) else len(text)])
+                     >= self._scoring["lead_chars"])
+            reading.lead = tuple(sid for sid, _ in zip(prose, range(int(self._scoring["lead"]))))
         reading.spans[0] = _Span()
         names: dict[int, list[_Mention]] = defaultdict(list)
-        located: set[int] = set()
+        located: dict[int, list[int]] = defaultdict(list)  # sentence -> where its cues end
         for start, end, entries in self._mentions(text):
             sid = bisect_right(ends, start)
             for entry in entries:
@@ -369,7 +393,7 @@ class TopicProfile:
                 elif kind == "relation":
                     reading.spans[sid].relation = True
                 elif kind == "geo":
-                    located.add(sid)
+                    located[sid].append(end)
                 elif kind != "exclude":
                     names[sid].append(_Mention(start, end, entry))
         for sid, mentions in names.items():
@@ -378,18 +402,45 @@ class TopicProfile:
             span = reading.spans[sid]
             span.enumerated = self._mark_enumerations(
                 text, mentions, _LIST_MARKS.subn("", text[begin:finish])[1])
+            self._mark_pairs(text, mentions, span)
             for mention in mentions:
                 entry = mention.entry
-                mention.located = sid in located and CENTRAL_ASIA in entry.sides
+                mention.located = CENTRAL_ASIA in entry.sides and any(
+                    0 <= mention.start - cue <= _LOCATED_REACH for cue in located.get(sid, ()))
                 _credit(span, mention)
                 reading.region |= entry.kind == "region"
                 reading.central_asia_place |= (CENTRAL_ASIA in entry.sides and entry.presence
-                                               and not entry.demonym and not mention.located)
+                                               and entry.outright and not entry.demonym
+                                               and not mention.located)
                 if not (mention.listed or mention.located):
                     codes = (entry.key,) if entry.kind == "country" else entry.tags
                     for code in codes:
                         reading.mentions[code].append((sid, entry.weight, entry.kind == "country"))
         return reading
+
+    def _mark_pairs(self, text: str, mentions: list[_Mention], span: _Span) -> None:
+        """Notes which parties a sentence names as a pair, side by side."""
+        def party(mention: _Mention) -> str:
+            entry = mention.entry
+            if entry.kind == "link":
+                return "both" if entry.joint >= 1.0 and entry.outright else ""
+            if entry.kind == "region":
+                return CENTRAL_ASIA
+            if entry.kind != "country" or entry.key.startswith("~"):
+                return ""
+            return self._sides.get(entry.key, "")
+
+        ordered = sorted(mentions, key=lambda m: m.start)
+        span.china_pair |= any(party(m) == "both" for m in ordered)
+        for left, right in zip(ordered, ordered[1:]):
+            sides = {party(left), party(right)}
+            if CENTRAL_ASIA not in sides or not (
+                    _PAIR_GAP.fullmatch(text, left.end, right.start)
+                    or party(right) == CENTRAL_ASIA
+                    and _MEETING_GAP.fullmatch(text, left.end, right.start)):
+                continue
+            span.third_pair |= OTHER in sides
+            span.china_pair |= CHINA in sides
 
     def _mark_enumerations(self, text: str, mentions: list[_Mention], marks: int) -> set[str]:
         """Flags names that are one item of a list reaching beyond China and Central Asia.
@@ -465,6 +516,7 @@ class TopicProfile:
         if ca_sentences == 1 and not heading.central_asia and any(
                 span.region_only for span in body.spans.values()):
             evidence *= s["region_aside"]
+        evidence *= self._subject_factor(heading, body)
         if not (head.central_asia_place or body.central_asia_place):
             evidence *= s["demonyms_only"]
 
@@ -487,6 +539,34 @@ class TopicProfile:
             themes=self._themes(themes),
             profile_version=self.version,
         )
+
+    def _subject_factor(self, heading: _Span, body: _Reading) -> float:
+        """Discount for stories whose headline and lead are about someone else.
+
+        The headline and the first sentences say who the story is about. A third
+        country paired with Central Asia there ("EU-Central Asia summit", "Japan and
+        five Central Asian countries"), or a headline that names a third country and
+        Central Asia but not China, with no China–Central Asia pair beside it, makes
+        China the rival in the background. China or Central Asia absent from
+        both, with at most a couple of sentences naming the two together further
+        down, makes the relation a passing mention.
+        """
+        s = self._scoring
+        lead = [heading, *(body.spans[sid] for sid in body.lead)]
+        factor = 1.0
+        # The first sentence that names a pair says whose relation the story is about.
+        first = next((sp for sp in lead if sp.third_pair or sp.china_pair), None)
+        third = first is not None and not first.china_pair or first is None and (
+            heading.central_asia > 0 and not heading.china_any and any(
+                self._sides.get(code) == OTHER for code in heading.countries))
+        if third:
+            factor *= s["third_party"]
+        both = body.count(lambda sp: sp.both_named)
+        if not self._joint(heading) and both <= s["passing_joints"] and not (
+                any(sp.china_any > 0 for sp in lead)
+                and any(sp.central_asia_any > 0 for sp in lead)):
+            factor *= s["passing"]
+        return factor
 
     def _joint(self, span: _Span, related: bool = False, *, weak: bool = True) -> float:
         """How much one sentence counts as naming China and Central Asia together."""
@@ -602,6 +682,11 @@ def _credit(span: _Span, mention: _Mention) -> None:
         span.central_asia += entry.weight if outright else 0.0
         if entry.kind != "region" and outright:
             span.central_asia_named += entry.weight
+
+
+def _prose_length(sentence: str) -> int:
+    """Characters, a Han character counting as two (it carries about a word)."""
+    return len(sentence.strip()) + len(_HAN.findall(sentence))
 
 
 def _append_new(entries: list[_Entry], entry: _Entry) -> None:
