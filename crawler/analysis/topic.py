@@ -21,7 +21,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from crawler.analysis.script import HAN_RANGES, has_han
 from crawler.errors import TopicProfileError
@@ -64,6 +64,12 @@ _MEETING_GAP = re.compile(
     r"переговор|принял|峰会|会晤|会谈|接待)[^.!?\u3002\uff01\uff1f\n]{0,40}", re.IGNORECASE)
 # How far after "bordering", "60 km from", "西邻" a name is still the place located.
 _LOCATED_REACH = 40
+_TAG_BAR_GAP = re.compile(r"[ \t]+")
+# What shows that a name is only where something happens: "Astana, Kazakhstan",
+# "the Kazakh capital", "哈萨克斯坦阿斯塔纳", "столице Казахстана".
+_APPOSITION_GAP = re.compile(r"[\s,(\uff08/]*")
+_VENUE_AFTER = re.compile(r"(?:'s)?\s+(?:capital|city|town)\b|首都|首府", re.IGNORECASE)
+_VENUE_BEFORE = re.compile(r"(?:capital of|столиц\w*|city of)\s*(?:the\s+)?$", re.IGNORECASE)
 _REGION = "@region"
 _LIST_MARKS = re.compile(r"[,;\uff0c\u3001\uff1b]")
 
@@ -102,6 +108,15 @@ class _Entry:
     demonym: bool = False  # "Kazakh": may be the people of Xinjiang, not the country
 
 
+class _Hit(NamedTuple):
+    """One mention of a country, as the tags see it."""
+
+    sid: int  # the sentence
+    weight: float
+    direct: bool  # the country itself, not a link that implies it
+    party: bool  # named as an actor: not only as a venue, a transit route or a next stop
+
+
 @dataclass(slots=True)
 class _Mention:
     start: int
@@ -109,6 +124,7 @@ class _Mention:
     entry: _Entry
     listed: bool = False  # one item of an enumeration that includes third countries
     located: bool = False  # Central Asia as the far side of a border or a distance
+    venue: bool = False  # where something happens ("in Astana, Kazakhstan"), not who
 
     @property
     def code(self) -> str:
@@ -131,7 +147,9 @@ class _Span:
     # third country with Central Asia, or China with Central Asia.
     third_pair: bool = False
     china_pair: bool = False
+    route: bool = False  # a transit route ("via Uzbekistan and Kazakhstan")
     countries: set[str] = field(default_factory=set)  # named outright, not by a place
+    linked: set[str] = field(default_factory=set)  # by a China–country link ("中哈", "CKU")
     enumerated: set[str] = field(default_factory=set)  # items of a list of two or more
 
     @property
@@ -156,8 +174,7 @@ class _Reading:
     themes: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     genres: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     # country code -> (sentence id, weight, named as a country rather than implied by a link)
-    mentions: dict[str, list[tuple[int, float, bool]]] = field(
-        default_factory=lambda: defaultdict(list))
+    mentions: dict[str, list[_Hit]] = field(default_factory=lambda: defaultdict(list))
     spam: float = 0.0
     region: bool = False
     sentences: int = 1
@@ -280,6 +297,9 @@ class TopicProfile:
         self._add_terms(data.get("exclusions", {}), _Entry("exclude", "exclude"))
         self._add_terms(data.get("relations", {}), _Entry("relation", "relation"))
         self._add_terms(data.get("geography", {}), _Entry("geo", "geo"))
+        roles = data.get("roles", {})
+        self._add_terms(roles.get("route", {}), _Entry("route", "route"))
+        self._add_terms(roles.get("onward", {}), _Entry("onward", "onward"))
 
     def _add_terms(self, table: dict[str, Any], entry: _Entry) -> None:
         for language, terms in table.items():
@@ -380,6 +400,7 @@ class TopicProfile:
         reading.spans[0] = _Span()
         names: dict[int, list[_Mention]] = defaultdict(list)
         located: dict[int, list[int]] = defaultdict(list)  # sentence -> where its cues end
+        onward: dict[int, list[int]] = defaultdict(list)
         for start, end, entries in self._mentions(text):
             sid = bisect_right(ends, start)
             for entry in entries:
@@ -394,6 +415,10 @@ class TopicProfile:
                     reading.spans[sid].relation = True
                 elif kind == "geo":
                     located[sid].append(end)
+                elif kind == "route":
+                    reading.spans[sid].route = True
+                elif kind == "onward":
+                    onward[sid].append(end)
                 elif kind != "exclude":
                     names[sid].append(_Mention(start, end, entry))
         for sid, mentions in names.items():
@@ -403,6 +428,8 @@ class TopicProfile:
             span.enumerated = self._mark_enumerations(
                 text, mentions, _LIST_MARKS.subn("", text[begin:finish])[1])
             self._mark_pairs(text, mentions, span)
+            self._mark_furniture(text, mentions)
+            _mark_venues(text, mentions)
             for mention in mentions:
                 entry = mention.entry
                 mention.located = CENTRAL_ASIA in entry.sides and any(
@@ -413,10 +440,27 @@ class TopicProfile:
                                                and entry.outright and not entry.demonym
                                                and not mention.located)
                 if not (mention.listed or mention.located):
-                    codes = (entry.key,) if entry.kind == "country" else entry.tags
+                    direct = entry.kind == "country"
+                    party = (not span.route and not mention.venue
+                             and (entry.by_name or not direct)
+                             and not any(cue <= mention.start for cue in onward.get(sid, ())))
+                    codes = (entry.key,) if direct else entry.tags
                     for code in codes:
-                        reading.mentions[code].append((sid, entry.weight, entry.kind == "country"))
+                        reading.mentions[code].append(_Hit(sid, entry.weight, direct, party))
         return reading
+
+    def _mark_furniture(self, text: str, mentions: list[_Mention]) -> None:
+        """Three or more country names separated by nothing but spaces are a tag bar."""
+        ordered = [m for m in sorted(mentions, key=lambda m: m.start)
+                   if m.entry.kind == "country"]
+        run: list[_Mention] = []
+        for mention in ordered:
+            if run and not _TAG_BAR_GAP.fullmatch(text, run[-1].end, mention.start):
+                run = []
+            run.append(mention)
+            if len({m.entry.key for m in run}) >= 3:
+                for item in run:
+                    item.listed = True
 
     def _mark_pairs(self, text: str, mentions: list[_Mention], span: _Span) -> None:
         """Notes which parties a sentence names as a pair, side by side."""
@@ -617,30 +661,40 @@ class TopicProfile:
 
     def _countries(self, head: _Reading, body: _Reading, keep: bool) -> tuple[str, ...]:
         s = self._scoring
-        tagged = {code for code in head.mentions if code in self._sides}
         weights: dict[str, float] = {}
-        central: dict[str, list[tuple[int, float, bool]]] = {}
+        central: dict[str, list[_Hit]] = {}
+        tagged = set()
         for code, hits in body.mentions.items():
-            weights[code] = weight = sum(w for _, w, _ in hits)
+            weights[code] = weight = sum(h.weight for h in hits)
             if self._sides.get(code, OTHER) == CENTRAL_ASIA:
                 central[code] = hits
-            elif weight >= s["other_tag_mentions"] and len({h[0] for h in hits}) >= 2:
+            elif weight >= s["other_tag_mentions"] and len({h.sid for h in hits}) >= 2:
                 tagged.add(code)
+        # A third country named in the headline is tagged when the story comes
+        # back to it ("as US rivalry intensifies" is context).
+        for code in head.mentions:
+            if self._sides.get(code) != OTHER or len(
+                    {h.sid for h in body.mentions.get(code, ())}) >= s["title_other_support"]:
+                tagged.add(code)
+        # Countries named only as a venue, a transit route or the next stop of a
+        # tour stay out when another Central Asian country takes part.
+        parties = {code for code, hits in central.items() if any(h.party for h in hits)}
+        if parties:
+            central = {code: hits for code, hits in central.items() if code in parties}
         # A Central Asian country named in one sentence of a story that keeps
         # returning to another one is an aside ("the current route through
         # Kazakhstan"), unless that sentence goes through the region's countries.
-        focus = max((len({h[0] for h in hits}) for hits in central.values()), default=0)
+        focus = max((len({h.sid for h in hits}) for hits in central.values()), default=0)
         regional = body.region or head.region
-        named = {code for code, hits in central.items() if any(h[2] for h in hits)}
+        named = {code for code, hits in central.items() if any(h.direct for h in hits)}
         for code, hits in central.items():
-            if any(direct and self._enumerates_region(body.spans[sid])
-                   for sid, _, direct in hits):
+            if any(self._enumerates_region(body.spans[h.sid]) for h in hits if h.party):
                 tagged.add(code)
                 continue
-            if len({h[0] for h in hits}) == 1 and focus >= s["focus_sentences"]:
+            if len({h.sid for h in hits if h.party}) <= 1 and focus >= s["focus_sentences"]:
                 continue
             if (weights[code] >= s["tag_mentions"]
-                    or any(direct and body.spans[sid].both_named for sid, _, direct in hits)
+                    or any(h.direct and body.spans[h.sid].both_named for h in hits)
                     or regional and code in named and len(named) >= s["region_countries"]):
                 tagged.add(code)
         if keep:
@@ -651,7 +705,9 @@ class TopicProfile:
         return tuple(sorted(tagged - self._untagged))
 
     def _enumerates_region(self, span: _Span) -> bool:
-        listed = span.countries & span.enumerated
+        if span.route:
+            return False
+        listed = (span.countries & span.enumerated) | span.linked
         return sum(1 for c in listed if self._sides.get(c) == CENTRAL_ASIA) >= 3
 
     def _themes(self, hits: dict[str, float]) -> tuple[str, ...]:
@@ -666,6 +722,8 @@ def _credit(span: _Span, mention: _Mention) -> None:
     if entry.kind == "country" and entry.by_name:
         span.countries.add(entry.key)
     if entry.kind == "link":
+        if entry.joint >= 1.0 and entry.outright and not mention.listed:
+            span.linked.update(entry.tags)
         if entry.presence:
             span.link_joint = max(span.link_joint, entry.joint)
         else:
@@ -682,6 +740,20 @@ def _credit(span: _Span, mention: _Mention) -> None:
         span.central_asia += entry.weight if outright else 0.0
         if entry.kind != "region" and outright:
             span.central_asia_named += entry.weight
+
+
+def _mark_venues(text: str, mentions: list[_Mention]) -> None:
+    """Flags names that say where something happens rather than who takes part."""
+    ordered = sorted((m for m in mentions if m.entry.kind == "country"), key=lambda m: m.start)
+    for before, mention in zip([None, *ordered], ordered):
+        entry = mention.entry
+        if not entry.by_name:
+            continue
+        mention.venue = bool(
+            before is not None and before.entry.key == entry.key and not before.entry.by_name
+            and _APPOSITION_GAP.fullmatch(text, before.end, mention.start)
+            or _VENUE_AFTER.match(text, mention.end)
+            or _VENUE_BEFORE.search(text, max(0, mention.start - 20), mention.start))
 
 
 def _prose_length(sentence: str) -> int:
