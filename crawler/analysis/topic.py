@@ -550,6 +550,11 @@ class TopicProfile:
         evidence += sum(s["joint"] * value * s["joint_decay"] ** k
                         for k, value in enumerate(joints))
         evidence += s["near"] * self._near_pairs(body)
+        # A lead sentence naming China and a Central Asian country, under a
+        # headline that names China or no country at all: the story opens on them.
+        if (heading.china_any > 0 or not (heading.any_side or head.mentions)) and any(
+                self._names_pair(body.spans[sid]) for sid in body.lead):
+            evidence += s["lead_joint"]
         evidence += s["single"] * min(china_sentences, ca_sentences)
         density = body.count(lambda sp: sp.any_side) / body.sentences
         evidence *= min(1.0, max(s["density_floor"], density / s["density_ref"]))
@@ -606,9 +611,15 @@ class TopicProfile:
         if third:
             factor *= s["third_party"]
         both = body.count(lambda sp: sp.both_named)
-        if not self._joint(heading) and both <= s["passing_joints"] and not (
+        china = [sp for sp in body.spans.values() if sp.china_any > 0]
+        # China in a single sentence, beside a third country ("migrants in
+        # Russia, while China is its largest trading partner"), under a headline
+        # without it: one of the country's partners, not the story.
+        lone = (len(china) == 1 and not heading.china_any and any(
+            self._sides.get(code) == OTHER for code in china[0].countries))
+        if not self._joint(heading) and both <= s["passing_joints"] and (lone or not (
                 any(sp.china_any > 0 for sp in lead)
-                and any(sp.central_asia_any > 0 for sp in lead)):
+                and any(sp.central_asia_any > 0 for sp in lead))):
             factor *= s["passing"]
         return factor
 
@@ -623,6 +634,11 @@ class TopicProfile:
         if not value and related and span.relation:
             value = s["relation_joint"]
         return value
+
+    def _names_pair(self, span: _Span) -> bool:
+        """Whether a sentence names China and a Central Asian country by name."""
+        sides = {self._sides.get(code) for code in span.countries}
+        return span.both_named and CHINA in sides and CENTRAL_ASIA in sides
 
     def _near_pairs(self, body: _Reading) -> int:
         """Neighbouring sentences that name one side each ("... to China. Kazakh farmers ...")."""
