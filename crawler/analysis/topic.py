@@ -64,6 +64,7 @@ _MEETING_GAP = re.compile(
     r"переговор|принял|峰会|会晤|会谈|接待)[^.!?\u3002\uff01\uff1f\n]{0,40}", re.IGNORECASE)
 # How far after "bordering", "60 km from", "西邻" a name is still the place located.
 _LOCATED_REACH = 40
+_LOCATED_BEFORE = 12  # ... and before "接壤", "交界" ("与哈萨克斯坦接壤")
 _TAG_BAR_GAP = re.compile(r"[ \t]+")
 # What shows that a name is only where something happens: "Astana, Kazakhstan",
 # "the Kazakh capital", "哈萨克斯坦阿斯塔纳", "столице Казахстана".
@@ -296,7 +297,9 @@ class TopicProfile:
                 self._add_terms(self._spam[strength], _Entry("spam", strength, weight))
         self._add_terms(data.get("exclusions", {}), _Entry("exclude", "exclude"))
         self._add_terms(data.get("relations", {}), _Entry("relation", "relation"))
-        self._add_terms(data.get("geography", {}), _Entry("geo", "geo"))
+        geography = data.get("geography", {})
+        self._add_terms(geography, _Entry("geo", "after"))
+        self._add_terms(geography.get("before", {}), _Entry("geo", "before"))
         roles = data.get("roles", {})
         self._add_terms(roles.get("route", {}), _Entry("route", "route"))
         self._add_terms(roles.get("onward", {}), _Entry("onward", "onward"))
@@ -414,7 +417,7 @@ class TopicProfile:
                 elif kind == "relation":
                     reading.spans[sid].relation = True
                 elif kind == "geo":
-                    located[sid].append(end)
+                    located[sid].append(end if entry.key == "after" else -start)
                 elif kind == "route":
                     reading.spans[sid].route = True
                 elif kind == "onward":
@@ -433,7 +436,9 @@ class TopicProfile:
             for mention in mentions:
                 entry = mention.entry
                 mention.located = CENTRAL_ASIA in entry.sides and any(
-                    0 <= mention.start - cue <= _LOCATED_REACH for cue in located.get(sid, ()))
+                    0 <= mention.start - cue <= _LOCATED_REACH if cue >= 0
+                    else 0 <= -cue - mention.end <= _LOCATED_BEFORE
+                    for cue in located.get(sid, ()))
                 _credit(span, mention)
                 reading.region |= entry.kind == "region"
                 reading.central_asia_place |= (CENTRAL_ASIA in entry.sides and entry.presence
@@ -680,6 +685,7 @@ class TopicProfile:
         weights: dict[str, float] = {}
         central: dict[str, list[_Hit]] = {}
         tagged = set()
+        venues: set[str] = set()
         for code, hits in body.mentions.items():
             weights[code] = weight = sum(h.weight for h in hits)
             if self._sides.get(code, OTHER) == CENTRAL_ASIA:
@@ -688,13 +694,19 @@ class TopicProfile:
                 tagged.add(code)
         # A third country named in the headline is tagged when the story comes
         # back to it ("as US rivalry intensifies" is context).
-        for code in head.mentions:
-            if self._sides.get(code) != OTHER or len(
-                    {h.sid for h in body.mentions.get(code, ())}) >= s["title_other_support"]:
-                tagged.add(code)
+        for code, hits in head.mentions.items():
+            side = self._sides.get(code)
+            if side == OTHER and len(
+                    {h.sid for h in body.mentions.get(code, ())}) < s["title_other_support"]:
+                continue
+            if side == CENTRAL_ASIA and not any(h.party for h in hits):
+                venues.add(code)  # "Xi meets Japarov in Astana"
+                continue
+            tagged.add(code)
         # Countries named only as a venue, a transit route or the next stop of a
         # tour stay out when another Central Asian country takes part.
         parties = {code for code, hits in central.items() if any(h.party for h in hits)}
+        tagged.update(venues if not parties else venues & parties)
         if parties:
             central = {code: hits for code, hits in central.items() if code in parties}
         # A Central Asian country named in one sentence of a story that keeps
