@@ -561,7 +561,10 @@ class TopicProfile:
                 self._names_pair(body.spans[sid]) for sid in body.lead):
             evidence += s["lead_joint"]
         evidence += s["single"] * min(china_sentences, ca_sentences)
-        density = body.count(lambda sp: sp.any_side) / body.sentences
+        # Sentences that refer back to the pair ("the two sides agreed") are about
+        # it too, once a sentence has named both.
+        paired = body.count(lambda sp: sp.both_named) > 0
+        density = body.count(lambda sp: sp.any_side or paired and sp.relation) / body.sentences
         evidence *= min(1.0, max(s["density_floor"], density / s["density_ref"]))
         evidence *= self._genre_factor(head, body)
         if not self._joint(heading, weak=both_outright) and any(
