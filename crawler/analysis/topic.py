@@ -444,6 +444,12 @@ class TopicProfile:
         density = body.count(lambda sp: sp.any_side or paired and sp.relation) / body.sentences
         evidence *= min(1.0, max(s["density_floor"], density / s["density_ref"]))
         evidence *= self._genre_factor(head, body)
+        # A travel guide or blog that names the pair in at most one sentence is
+        # about a place on one side of the border (a Horgos day trip, Ili lavender).
+        travel = head.genres.get("travel", 0.0) + body.genres.get("travel", 0.0)
+        if travel >= s["travel_hits"] and body.count(
+                lambda sp: sp.both_named) <= s["travel_joints"]:
+            evidence *= s["travel"]
         if not self._joint(heading, weak=both_outright) and any(
                 self._sides.get(c) == OTHER for c in head.mentions):
             evidence *= s["title_other"]
@@ -542,7 +548,8 @@ class TopicProfile:
         s = self._scoring
         themes = sum(head.themes.values()) + sum(body.themes.values())
         genre = max((head.genres.get(k, 0.0) + body.genres.get(k, 0.0)
-                     for k in set(head.genres) | set(body.genres)), default=0.0)
+                     for k in set(head.genres) | set(body.genres) if k != "travel"),
+                    default=0.0)
         if genre >= s["genre_hits"] and genre >= s["genre_ratio"] * themes:
             # The more the genre outweighs the themes, the surer the round-up.
             return s["genre"] * max(s["genre_floor"], s["genre_ratio"] * themes / genre)
