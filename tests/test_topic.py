@@ -676,9 +676,9 @@ def test_a_border_cue_locates_only_the_name_after_it(profile: TopicProfile) -> N
 
 REAL_URLS = Path(__file__).parent / "topic_eval_real" / "urls.jsonl"
 REAL_CLASSES = {
-    "summit", "bilateral", "venue", "tour", "transit", "project", "trade", "people",
-    "cross-border", "protest", "analysis", "third-party-summit", "xinjiang-domestic",
-    "passing-mention", "spam-farm",
+    "summit", "bilateral", "venue", "tour", "transit", "project", "trade", "investment",
+    "people", "cross-border", "protest", "analysis", "third-party-summit", "xinjiang-domestic",
+    "passing-mention", "spam-farm", "false-friend",
 }
 
 
