@@ -584,6 +584,11 @@ REAL_PATTERN_NEGATIVES = [
     ("spam-farm-brand", "中吉乌铁路吉尔吉斯段开工",
      "中吉乌铁路吉尔吉斯斯坦境内段正式开工，线路全长约三百公里。\n项目由三国合资公司负责建设和运营，"
      "开元ky888官网，预计工期六年。\n铁路建成后，中国货物运往乌兹别克斯坦将缩短约九百公里。"),
+    ("spam-farm-comments", "Kazakhstan and China open a second rail crossing",
+     "A second railway crossing between China and Kazakhstan opened at Altynkol.\nKazakh "
+     "officials expect freight volumes to grow by a third.\n3 comments\nMike says: Great "
+     "post! Buy cheap viagra online without prescription. Reply\nAnna says: Fast payday loans "
+     "with no credit check. Reply"),
     ("spam-farm-pinyin", "霍爾果斯",
      "霍(huo)爾(er)果(guo)斯(si)市(shi)是(shi)我(wo)國(guo)面(mian)向(xiang)中(zhong)亞(ya)"
      "的(de)口(kou)岸(an)城(cheng)市(shi)，積(ji)極(ji)開(kai)展(zhan)中哈(ha)邊(bian)境"
