@@ -121,6 +121,9 @@ class TopicProfile:
             self._raw: list[tuple[str, list[Entry]]] = []
             self._load_vocabulary(data)
             self._regex = self._compile()
+            self._raw_other = [(index, re.compile(pattern))
+                               for index, (pattern, _) in enumerate(self._raw)
+                               if not has_han(pattern[:1])]
             self._sides_present = (self._compile(CENTRAL_ASIA), self._compile(CHINA))
             self._tagger = CountryTagger(self._sides, self._untagged, self._scoring)
         except (KeyError, TypeError, ValueError, re.error) as exc:
@@ -214,12 +217,15 @@ class TopicProfile:
         words = (rf"(?<!\w)(?:(?P<ci>(?i:{first_chars(ci)}{trie(ci)})(?!\w))"
                  rf"|(?P<cs>{first_chars(cs)}(?:{trie(cs)})(?!\w)))")
         han = rf"(?P<zh>(?i:{first_chars(zh)}{trie(zh)}))"
-        raw_han = [f"(?P<r{i}>{p})" for i, p in raw if has_han(p)]
-        raw_other = [f"(?P<r{i}>{p})" for i, p in raw if not has_han(p)]
+        raw_han = [f"(?P<r{i}>{p})" for i, p in raw if has_han(p[:1])]
+        raw_other = [f"(?P<r{i}>{p})" for i, p in raw if not has_han(p[:1])]
         parts = [words, han]
         if raw_han:
             parts.append(f"{_HAN_AHEAD}(?:{'|'.join(raw_han)})")
-        return re.compile("|".join(parts + raw_other))
+        # For matching, raw patterns that may start with anything are scanned
+        # one by one (`_raw_other`): in the alternation they would be tried at
+        # every position of the text.
+        return re.compile("|".join(parts if side is None else parts + raw_other))
 
     # -- matching ---------------------------------------------------------
 
@@ -240,7 +246,18 @@ class TopicProfile:
                 entries = cached
             if entries:
                 found.append((match.start(), match.end(), entries))
-        return found
+        # Raw patterns that start with anything: where nothing else matched.
+        starts = [start for start, _, _ in found]
+        extra = []
+        for index, pattern in self._raw_other:
+            for match in pattern.finditer(text):
+                at = bisect_right(starts, match.start())
+                before = found[at - 1] if at else None
+                after = found[at] if at < len(found) else None
+                if (before is None or before[1] <= match.start()) and (
+                        after is None or match.end() <= after[0]):
+                    extra.append((match.start(), match.end(), self._raw[index][1]))
+        return sorted(found + extra, key=lambda hit: hit[0]) if extra else found
 
     def may_keep(self, *texts: str) -> bool:
         """False when the texts together do not name China or do not name Central Asia.
