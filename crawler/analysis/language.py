@@ -76,6 +76,18 @@ _MAIN_SCRIPTS_ONLY = frozenset({"zh", "ja", "ko", "en", "fr", "de", "es", "it", 
 )
 _OLD_CODES = {"iw": "he", "in": "id", "ji": "yi"}
 
+#: Every ISO 639-1 code: a tag whose primary subtag is not one of them (``utf``,
+#: ``x-default``, a made-up ``xx``) names no language.
+ISO_639_1 = frozenset(
+    "aa ab ae af ak am an ar as av ay az ba be bg bi bm bn bo br bs ca ce ch co cr cs cu cv cy "
+    "da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht "
+    "hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky "
+    "la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny "
+    "oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg sh si sk sl sm sn so sq sr "
+    "ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi "
+    "yo za zh zu".split()
+)
+
 _ENGLISH_STOPWORDS = frozenset(
     "the a an and or but of to in on at for with by from as is are was were be been has have "
     "had it its this that these those which who will would said not than also after".split()
