@@ -28,7 +28,11 @@ NOT_PEOPLE = frozenset({
 _DATE_LINE = re.compile(r"\b(January|April|Updated)\b.*\d")
 #: Labels and counts around the names in the suites' author fields; "avec ... et ..."
 #: (with) separates names.
-_AUTHOR_NOISE = re.compile(r"^(By|Par)\s+|\s+기자 외 \d+명$|\s+\([a-z]+\)$")
+_AUTHOR_NOISE = re.compile(r"^(By|Par)\s+|\s+기자$|\s+\([a-z]+\)$")
+#: "X 기자 외 1명" is X and one more reporter, whom the page's JSON-LD names.
+_KOREAN_AND_ONE_MORE = re.compile(r"^(\S+) 기자 외 1명$")
+_SECOND_REPORTER = re.compile(r'"author":\[\{"@type":"Person","name":"[^"]+"[^}]*\},'
+                              r'\{"@type":"Person","name":"([^"]+)"')
 _AUTHOR_SEPARATORS = re.compile(r"\s+\(avec\s+|\s+et\s+|\)$")
 
 #: Site names (and sections) after the headline in the suites' titles.
@@ -86,7 +90,7 @@ def fundus_pages(folder: Path) -> list[TruePage]:
                     url=meta[file.name]["url"],
                     html=gzip.decompress(file.read_bytes()),
                     title=_title(record.get("title")),
-                    authors=_people(record.get("authors") or []),
+                    authors=_people(_korean_authors(record.get("authors") or [], file)),
                     published=(record.get("publishing_date") or "")[:10] or None,
                     language=language,
                     body=_fundus_body(record["body"]),
@@ -128,6 +132,14 @@ def _people(names: list[str]) -> tuple[str, ...] | None:
         people += [part for part in _AUTHOR_SEPARATORS.split(name)
                    if part and part.casefold() not in NOT_PEOPLE]
     return tuple(people) or None
+
+
+def _korean_authors(names: list[str], file: Path) -> list[str]:
+    if len(names) == 1 and (match := _KOREAN_AND_ONE_MORE.match(names[0])):
+        html = gzip.decompress(file.read_bytes()).decode("utf-8")
+        second = _SECOND_REPORTER.search(html)
+        return [match.group(1)] + ([second.group(1)] if second else [])
+    return names
 
 
 def _fundus_body(body: dict[str, list]) -> str:
