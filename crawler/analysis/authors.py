@@ -43,6 +43,8 @@ _ORGANISATION_WORDS = re.compile(
 )
 _COPYRIGHT = re.compile(r"(?i)copyright|\(c\)|©|all rights reserved|\d{4}")
 _NOT_KEY = re.compile(r"[\W_]+")
+_HAN_OR_HANGUL = r"[\u3400-\u9fff\uac00-\ud7af]{2,4}"
+_SPACELESS_NAMES = re.compile(rf"{_HAN_OR_HANGUL}(?:\s+{_HAN_OR_HANGUL})+")
 _NAME_LIST = re.compile(r"\s*(?:[;,，、]|\s(?:and|und|et|и|y|e)\s)\s*")
 LABELS = frozenset({
     "by", "author", "authors", "autor", "auteur", "автор", "авторы", "作者", "记者", "記者",
@@ -75,7 +77,10 @@ def _split(value: str | None, separator: str | None = None) -> list[str]:
         return []
     if separator:
         return value.split(separator.strip())
-    return _NAME_LIST.split(value)
+    names = _NAME_LIST.split(value)
+    # Chinese and Korean names have no spaces inside: a space parts two of them.
+    return [part for name in names
+            for part in (name.split() if _SPACELESS_NAMES.fullmatch(name) else [name])]
 
 
 def _people(names: list[str], orgs: list[str]) -> list[str]:

@@ -21,7 +21,7 @@ H1_SHARE = 0.5
 # Between headline and site: spaced bars and dashes, and the unspaced separators
 # of Chinese, Japanese and Korean sites (_ -- ｜ ： ㅣ).
 _SEPARATOR = re.compile(
-    r"\s+[|｜·•*–—:@-]\s+|\s*(?:::|--|｜|：|ㅣ|_)\s*|(?<=\S)-(?=[^\W\d_\s]{1,4}ㅣ)"
+    r"\s+[|｜·•*–—:@-]\s+|\s*(?:::|--|｜|：|ㅣ|_)\s*|-[^\W\d_\s]{1,4}ㅣ"  # "-정치ㅣ": section
 )
 _CJK_SECTION = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]{1,4}")
 _LATIN_SECTION = re.compile(r"[^\W\d_][^\W\d_]{2,19}")  # one word: "Esporte", "Politics"
@@ -45,18 +45,23 @@ def headline(title: str | None, *, h1s: Iterable[str] = (), site_names: Iterable
     hosts = _host_labels(url)
     parts = _SEPARATOR.split(title)
     seps = _SEPARATOR.findall(title)
-    site_separator: str | None = None  # the one before the site's name, once cut
+    cut_site = False
+    after: str | None = None  # the separator after the segment looked at, once one is cut
     while len(parts) > 1:
+        if len(parts) > 2 and _site_like(parts[-2] + seps[-1] + parts[-1], names, set(),
+                                         exact=True):
+            parts[-2:] = [parts[-2] + seps[-1] + parts[-1]]  # "史蒂文的家_藍天": one name
+            seps.pop()
         tail, separator = parts[-1].strip(), seps[-1]
         site = _site_like(tail, names, hosts)
-        section = site_separator is not None and (
-            _CJK_SECTION.fullmatch(tail) is not None
-            or (separator == site_separator and _LATIN_SECTION.fullmatch(tail) is not None))
+        # A section sits between headline and site, set off as the site is.
+        section = cut_site and separator == after and bool(
+            _CJK_SECTION.fullmatch(tail) or _LATIN_SECTION.fullmatch(tail))
         if not (tail == "" or site or section or _BYLINE.fullmatch(tail)
                 or _DATE.fullmatch(tail)):
             break
-        if site and site_separator is None:
-            site_separator = separator
+        cut_site = cut_site or site
+        after = separator
         parts.pop()
         seps.pop()
     if len(parts) > 1 and _site_like(parts[0].strip(), names, hosts):
@@ -84,15 +89,16 @@ def _squash_with_positions(text: str) -> tuple[str, list[int]]:
     return "".join(char for _, char in kept).casefold(), [i for i, _ in kept]
 
 
-def _site_like(segment: str, names: set[str], hosts: set[str]) -> bool:
+def _site_like(segment: str, names: set[str], hosts: set[str], *, exact: bool = False) -> bool:
+    """The site's name, most of it, or (unless ``exact``) its name with more around it."""
     key = _key(segment)
     if not key:
         return False
     if _PORTAL.fullmatch(segment):
         return True
     for name in names:
-        if key == name or (name in key and len(name) >= 3) \
-                or (key in name and len(key) >= 0.6 * len(name)):
+        if key == name or (key in name and len(key) >= 0.6 * len(name)) \
+                or (not exact and name in key and len(name) >= 3):
             return True
     return any(host in key or (key in host and len(key) >= 0.6 * len(host)) for host in hosts)
 
