@@ -136,27 +136,22 @@ def extract_article(
 
     document = _bare_extraction(tree, url, fast=True)
     text = _text(document)
-    if not _article_like(text, tree, url) and (_declares_article(tree) or _article_url(url)):
+    problem = _no_article(text, tree, url)
+    if problem and (_declares_article(tree) or _article_url(url)):
         retry = _bare_extraction(tree, url, fast=False)
-        if _article_like(_text(retry), tree, url):
+        if _no_article(_text(retry), tree, url) is None:
             logger.debug("full extraction found the article of %s", url)
-            text, document = _text(retry), document or retry
-    if document is None or not _long_enough(text):
-        logger.debug("too little text (%d chars) in %s", len(text), url)
-        return None
-    if _looks_like_listing(text, tree, url):
-        logger.debug("text of %s is a list of headlines: a listing page", url)
+            text, document, problem = _text(retry), document or retry, None
+    if document is None or problem:
+        logger.debug("no article in %s: %s", url, problem or "nothing extracted")
         return None
     return _article(document, text, tree, url, language_hint)
 
 
 def _bare_extraction(tree: HtmlElement, url: str, *, fast: bool) -> Document | None:
+    options: dict[str, Any] = {**TRAFILATURA_OPTIONS, "fast": fast}
     document = trafilatura.bare_extraction(
-        tree,
-        url=url,
-        date_extraction_params=_date_params(),
-        **(TRAFILATURA_OPTIONS | {"fast": fast}),
-    )
+        tree, url=url, date_extraction_params=_date_params(), **options)
     return document if isinstance(document, Document) else None
 
 
@@ -164,8 +159,13 @@ def _text(document: Document | None) -> str:
     return (document.text or "").strip() if document is not None else ""
 
 
-def _article_like(text: str, tree: HtmlElement, url: str) -> bool:
-    return _long_enough(text) and not _looks_like_listing(text, tree, url)
+def _no_article(text: str, tree: HtmlElement, url: str) -> str | None:
+    """Why ``text`` is no article, or None."""
+    if not _long_enough(text):
+        return f"too little text ({len(text)} chars)"
+    if _looks_like_listing(text, tree, url):
+        return "a list of headlines: a listing page"
+    return None
 
 
 def _declares_article(tree: HtmlElement) -> bool:
@@ -188,17 +188,15 @@ def _article(document: Document, text: str, tree: HtmlElement, url: str,
     its text by our rules (the module docstring); None if too little text is left."""
     page_title = _clean(tree.findtext(".//title"))
     h1s = _headline_h1s(tree, page_title, _clean(document.title))
-    og_site_name = _meta_content(tree, "property", "og:site_name")
-    title = headline(_clean(document.title), h1s=h1s, url=url,
-                     site_names=[name for name in (document.sitename, og_site_name) if name])
-    organisations = _organisations(tree, document.sitename, og_site_name)
-    declared = _meta_content(tree, "name", "author")
-    found = clean_authors(document.author, declared=declared, organisations=organisations,
-                          url=url)
+    metas = _metas(tree)
+    site_names = [name for name in (document.sitename, metas.get("og:site_name")) if name]
+    title = headline(_clean(document.title), h1s=h1s, url=url, site_names=site_names)
+    organisations = _organisations(tree, metas, site_names)
+    found = clean_authors(document.author, declared=metas.get("author"),
+                          organisations=organisations, url=url)
     body = clean_article_text(
         text, authors=(found or "").split(SEPARATOR),
-        headlines=[title, page_title, _clean(document.title),
-                   _meta_content(tree, "property", "og:title"), *h1s])
+        headlines=[title, page_title, _clean(document.title), metas.get("og:title"), *h1s])
     if not _long_enough(body.text):
         logger.debug("too little text (%d chars) in %s once cleaned", len(body.text), url)
         return None
@@ -235,14 +233,23 @@ def _key(text: str) -> str:
     return _NOT_WORD.sub("", text).casefold()
 
 
-def _organisations(tree: HtmlElement, *names: str | None) -> list[str]:
+def _organisations(tree: HtmlElement, metas: dict[str, str], site_names: list[str]
+                   ) -> list[str]:
     """The site's and publisher's names as the page gives them: never an author."""
-    found = [name for name in names if name]
-    for field in ("application-name", "copyright"):
-        if value := _meta_content(tree, "name", field):
-            found.append(value)
+    found = site_names + [metas[field] for field in ("application-name", "copyright")
+                          if field in metas]
     for script in tree.iterfind(".//script[@type='application/ld+json']"):
         found += _PUBLISHER.findall(script.text or "")
+    return found
+
+
+def _metas(tree: HtmlElement) -> dict[str, str]:
+    """``<meta name|property=... content=...>`` by lowercased name, the first of each."""
+    found: dict[str, str] = {}
+    for meta in tree.iterfind(".//meta[@content]"):
+        name = (meta.get("name") or meta.get("property") or "").strip().lower()
+        if name and name not in found:
+            found[name] = meta.get("content", "")
     return found
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from crawler.analysis.chinese_script import chinese_tag
-from crawler.analysis.latin_languages import STOPWORD_SHARE, latin_language, share_of
+from crawler.analysis.latin_languages import STOPWORD_SHARE, stopword_shares
 from crawler.analysis.script import count_han
 
 #: How much of the text is looked at; the opening paragraphs are representative.
@@ -162,11 +162,13 @@ def _cyrillic_language(sample: str, cyrillic: int, page_lang: str | None) -> str
 
 
 def _latin_language(sample: str, page_lang: str | None, hint_lang: str | None) -> str | None:
-    best, share = latin_language(sample)
+    shares = stopword_shares(sample)
+    best = max(shares, key=lambda language: shares[language]) if shares else None
+    share = shares[best] if best else 0.0
     if page_lang and page_lang not in _NEVER_LATIN:
         # Templates keep one site-wide tag: a Spanish text under lang="en" is Spanish.
         if best and best != page_lang and share >= OVERRULE_TAG_SHARE \
-                and share_of(page_lang, sample) * 2 < share:
+                and shares.get(page_lang, 0.0) * 2 < share:
             return best
         return page_lang
     if best and share >= STOPWORD_SHARE:

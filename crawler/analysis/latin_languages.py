@@ -48,24 +48,14 @@ STOPWORDS: dict[str, frozenset[str]] = {
 }
 
 
-def latin_language(text: str) -> tuple[str | None, float]:
-    """The best language and the share of the text's words in its list (0 when unknown)."""
+def stopword_shares(text: str) -> dict[str, float]:
+    """Each listed language's share of the text's words (a text with Azerbaijani's
+    schwa throughout is Azerbaijani alone); empty for a text without words."""
     words = [word.lower() for word in _WORD.findall(text)]
     if not words:
-        return None, 0.0
+        return {}
     if len(_SCHWA.findall(text)) >= max(3, AZERBAIJANI_SCHWA_SHARE * len(words)):
-        return "az", 1.0
+        return {"az": 1.0}
     counts = Counter(words)
-    shares = {language: sum(counts[word] for word in stopwords) / len(words)
-              for language, stopwords in STOPWORDS.items()}
-    best = max(shares, key=lambda language: shares[language])
-    return best, shares[best]
-
-
-def share_of(language: str, text: str) -> float:
-    """The share of the text's words in ``language``'s list (0 for a language without one)."""
-    stopwords = STOPWORDS.get(language)
-    words = [word.lower() for word in _WORD.findall(text)]
-    if not stopwords or not words:
-        return 0.0
-    return sum(word in stopwords for word in words) / len(words)
+    return {language: sum(counts[word] for word in stopwords) / len(words)
+            for language, stopwords in STOPWORDS.items()}
