@@ -22,6 +22,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from difflib import SequenceMatcher
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -97,6 +98,7 @@ _ARTICLE_TYPE = re.compile(
     r'"@type"\s*:\s*\[?[^\]]*?"(?:News|Reportage|Analysis|Opinion|Background|Review)?'
     r'(?:Article|BlogPosting)"')
 ARTICLE_SLUG_WORDS = 4
+H1_SIMILARITY = 0.7  # an <h1> this close to the page's title is its headline, reworded
 _SLUG_WORD = re.compile(r"[^\W_]+")
 _PUBLISHER = re.compile(r'"publisher"\s*:\s*\{[^{}]*?"name"\s*:\s*"([^"]{2,80})"')
 
@@ -224,7 +226,9 @@ def _headline_h1s(tree: HtmlElement, *titles: str | None) -> list[str]:
     for h1 in tree.iter("h1"):
         text = " ".join(h1.text_content().split())
         key = _key(text)
-        if len(key) >= 4 and any(key in title or title in key for title in keys):
+        if len(key) >= 4 and any(key in title or title in key
+                                 or SequenceMatcher(None, key, title).ratio() >= H1_SIMILARITY
+                                 for title in keys):
             found.append(text)
     return found
 

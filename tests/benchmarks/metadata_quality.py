@@ -14,7 +14,8 @@ as UTF-8 are scored against the suites' records (see ``corpus_truth``):
   names people only); a bare label ("作者", "By", "기자") counted apart;
 - language: the tag is a real ISO 639-1 code (a script subtag allowed) and names
   the true language; "with script" also wants zh-Hans / zh-Hant right;
-- body F1 as the article-extraction-benchmark scores it, CJK by character bigrams.
+- body F1 as the article-extraction-benchmark scores it, CJK by character bigrams;
+- text opens with the headline: its first line is the true title, or close to it.
 
     python3 -m tests.benchmarks.metadata_quality --corpus ../shared/corpus
     python3 -m tests.benchmarks.metadata_quality --corpus ../shared/corpus --details
@@ -124,6 +125,7 @@ class Tally:
     language: int = 0
     language_script: int = 0
     bad_tags: int = 0
+    opens_with_headline: int = 0
 
 
 def tally(pages: list[TruePage], results: dict[str, Found | None],
@@ -147,6 +149,9 @@ def tally(pages: list[TruePage], results: dict[str, Found | None],
         t.language += language_right(page.language, found.language, script=False)
         t.language_script += language_right(page.language, found.language, script=True)
         t.bad_tags += not valid_tag(found.language)
+        first = found.text.strip().split("\n", 1)[0]
+        t.opens_with_headline += bool(page.title) and len(first) <= 1.5 * len(page.title or "") \
+            and title_close(page.title or "", first)
     return t
 
 
@@ -188,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         ("language right / with script", f"{a.language} / {a.language_script} of {n}",
          "no language"),
         ("language tag not a real code", str(a.bad_tags), "-"),
+        ("text opens with the headline", str(a.opens_with_headline), str(b.opens_with_headline)),
         ("body F1 (CJK by character bigrams)", f"{body[0].f1:.3f}", f"{body[1].f1:.3f}"),
     ]
     width = max(len(row[0]) for row in rows)
