@@ -226,6 +226,25 @@ def test_undated_page_gets_no_date(lead: str) -> None:
     assert extract(make_page(lead=lead)).published is None
 
 
+def test_a_last_updated_date_gives_way_to_the_declared_publication() -> None:
+    """htmldate takes article:modified_time; the JSON-LD says when it was published."""
+    head = '<meta property="article:modified_time" content="2025-01-07T09:08:22+00:00">'
+    json_ld = ('<script type="application/ld+json">{"@type": "NewsArticle", '
+               '"datePublished": "2020-07-10T14:15:42+00:00", '
+               '"dateModified": "2025-01-07T09:08:22+00:00"}</script>')
+    page = make_page(head, "<p>Last Updated: January 7, 2025</p>").replace(
+        "</body>", f"{json_ld}</body>")
+
+    assert extract(page).published == "2020-07-10"
+
+
+def test_a_placeholder_publication_date_is_ignored() -> None:
+    head = ('<meta property="article:published_time" content="2023-05-19T08:30:00+05:00">'
+            '<script type="application/ld+json">{"datePublished": "0001-01-01T00:00:00Z"}'
+            "</script>")
+    assert extract(make_page(head)).published == "2023-05-19"
+
+
 def test_todays_article_keeps_todays_date() -> None:
     today = datetime.now(UTC).date()
     head = f'<meta property="article:published_time" content="{today.isoformat()}T07:00:00Z">'

@@ -98,8 +98,10 @@ _ARTICLE_TYPE = re.compile(
     r'"@type"\s*:\s*\[?[^\]]*?"(?:News|Reportage|Analysis|Opinion|Background|Review)?'
     r'(?:Article|BlogPosting)"')
 ARTICLE_SLUG_WORDS = 4
+EARLIEST_PUBLICATION = date(1990, 1, 1)  # before the web: a placeholder (0001-01-01)
 H1_SIMILARITY = 0.7  # an <h1> this close to the page's title is its headline, reworded
 _SLUG_WORD = re.compile(r"[^\W_]+")
+_DATE_PUBLISHED = re.compile(r'"datePublished"\s*:\s*"([^"]{10,40})"')
 _PUBLISHER = re.compile(r'"publisher"\s*:\s*\{[^{}]*?"name"\s*:\s*"([^"]{2,80})"')
 
 
@@ -208,7 +210,7 @@ def _article(document: Document, text: str, tree: HtmlElement, url: str,
         text=body.text,
         title=title,
         author=author,
-        published=_published(document.date, tree, url),
+        published=_publication_date(document.date, tree, url, metas),
         language=detect_language(body.text, html_lang=_page_language(tree),
                                  hint=language_hint),
         site_name=_clean(document.sitename),
@@ -351,6 +353,34 @@ def _looks_like_listing(text: str, tree: HtmlElement, url: str) -> bool:
 def _headline_like(label: str) -> bool:
     cjk = len(_CJK.findall(label))
     return cjk >= 8 if cjk else len(label) >= 2 * HEADLINE_MIN_CHARS + 10 and " " in label
+
+
+def _publication_date(found: str | None, tree: HtmlElement, url: str,
+                      metas: dict[str, str]) -> str | None:
+    """htmldate's date (see ``_published``), unless the page declares for machines
+    (``article:published_time``, JSON-LD ``datePublished``) a date days before it:
+    htmldate then read a "Last updated" line."""
+    published = _published(found, tree, url)
+    if published is None:
+        return None
+    declared = _declared_published(tree, metas)
+    if declared and date.fromisoformat(declared) < date.fromisoformat(published) - timedelta(1):
+        return declared
+    return published
+
+
+def _declared_published(tree: HtmlElement, metas: dict[str, str]) -> str | None:
+    candidates = [metas.get("article:published_time")]
+    for script in tree.iterfind(".//script[@type='application/ld+json']"):
+        candidates += _DATE_PUBLISHED.findall(script.text or "")
+    for value in candidates:
+        try:
+            declared = date.fromisoformat((value or "").strip()[:10])
+        except ValueError:
+            continue
+        if EARLIEST_PUBLICATION <= declared <= _today() + timedelta(days=1):
+            return declared.isoformat()
+    return None
 
 
 def _published(found: str | None, tree: HtmlElement, url: str) -> str | None:
