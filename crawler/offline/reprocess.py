@@ -34,6 +34,11 @@ BATCH = 100
 # ArticleRecord fields that map one to one onto Article columns.
 _COPIED = ("title", "author", "published", "language", "description", "site_name",
            "relevance", "topic_version", "extractor", "text", "content_hash")
+# What the extractor reads off the page. A new extractor's "none" is a judgement (a
+# bare label is no author, a site's name no title), so it clears the old value; the
+# same extractor finding nothing this time keeps what was found before.
+_EXTRACTED = frozenset({"title", "author", "published", "language", "description",
+                        "site_name"})
 
 
 @dataclass(frozen=True)
@@ -180,9 +185,11 @@ def _store(session: Session, page: _Stored, analysis: PageAnalysis, cache: Sourc
 
 def _changes(article: Article, record: ArticleRecord) -> dict[str, object]:
     changes: dict[str, object] = {}
+    new_extractor = record.extractor is not None and record.extractor != article.extractor
     for name in _COPIED:
         value = getattr(record, name)
-        if value is not None and getattr(article, name) != value:
+        if (value is not None or (new_extractor and name in _EXTRACTED)) \
+                and getattr(article, name) != value:
             changes[name] = value
     for name in ("countries", "themes"):
         value = list(getattr(record, name))
