@@ -183,7 +183,7 @@ def _capture(record: ArcWarcRecord, path: Path, offset: int, url: str,
     warc = record.rec_headers
     record_id = warc.get_header("WARC-Record-ID") or ""
     common = {
-        "url": url, "fetched_at": _date(warc.get_header("WARC-Date")) or utcnow(),
+        "url": url, "fetched_at": _date(warc.get_header("WARC-Date"), "WARC-Date") or utcnow(),
         "path": path, "offset": offset, "record_id": record_id,
         "payload_digest": warc.get_header("WARC-Payload-Digest"),
         "reached_as": reached.pop(record_id, ()),
@@ -199,7 +199,8 @@ def _capture(record: ArcWarcRecord, path: Path, offset: int, url: str,
     if kind == "revisit":
         return Capture("revisit", status=status, headers=headers, body=None,
                        refers_to_url=warc.get_header("WARC-Refers-To-Target-URI"),
-                       refers_to_date=_date(warc.get_header("WARC-Refers-To-Date")),
+                       refers_to_date=_date(warc.get_header("WARC-Refers-To-Date"),
+                                            "WARC-Refers-To-Date"),
                        **common)
     capture = Capture("response", status=status, headers=headers, body=None, **common)
     if not (capture.is_robots_txt or capture.is_redirect):
@@ -244,13 +245,13 @@ def _read_reached_as(record: ArcWarcRecord, reached: dict[str, tuple[str, ...]])
     return bool(urls)
 
 
-def _date(value: str | None) -> datetime | None:
+def _date(value: str | None, name: str) -> datetime | None:
     if not value:
         return None
     try:
         return iso_date_to_datetime(value).replace(tzinfo=None)
     except (ValueError, TypeError) as exc:
-        raise RecordSkipped(f"malformed WARC date {value!r}: {exc}") from None
+        raise RecordSkipped(f"malformed {name} {value!r}: {exc}") from None
 
 
 def _media_type(content_type: str | None) -> str:
