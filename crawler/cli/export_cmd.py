@@ -94,7 +94,7 @@ def csv_cell(value: Any) -> Any:
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "warc", "wacz"]),
               default="jsonl", show_default=True,
               help="jsonl/csv: one record per article; warc: every stored response and "
-                   "revisit as WARC (FILE.warc.gz per-record gzip, FILE.warc plain); wacz: "
+                   "revisit as WARC (FILE.warc plain, other names per-record gzip); wacz: "
                    "that WARC with its CDXJ index and page list, for ReplayWeb.page and pywb "
                    "(warc and wacz need --output; filters do not apply).")
 @click.option("--warc-version", type=click.Choice(WARC_VERSIONS), default="1.1",
@@ -163,14 +163,11 @@ def _checked_output(db: str | None, output: str | None, force: bool) -> Path | N
 
 def export_web_archive(db: str | None, output: str | None, force: bool, fmt: str,
                        version: str) -> None:
-    """WARC or WACZ: a binary file whose name says how it is packed."""
-    suffixes = {"warc": (".warc.gz", ".warc"), "wacz": (".wacz",)}[fmt]
+    """WARC or WACZ. A WARC named ``*.warc`` is plain, any other name gets per-record gzip
+    (``*.warc.gz``): tools pick their reader by the extension."""
     if output in (None, STDOUT):
         raise UsageError(f"--format {fmt} writes a binary file: give --output "
-                         f"FILE{suffixes[0]}")
-    if not output.lower().endswith(suffixes):
-        raise UsageError(f"--format {fmt} wants an output name ending in "
-                         f"{' or '.join(suffixes)}, got {output}")
+                         f"FILE.{'warc.gz' if fmt == 'warc' else 'wacz'}")
     target = _checked_output(db, output, force)
     assert target is not None
     engine = open_archive(db, readonly=True)
@@ -180,7 +177,7 @@ def export_web_archive(db: str | None, output: str | None, force: bool, fmt: str
                 counts = write_wacz(session, stream, title=target.stem, version=version)
             else:
                 counts = write_warc(session, stream, filename=target.name, version=version,
-                                    gzip=target.name.lower().endswith(".gz"))
+                                    gzip=not target.name.lower().endswith(".warc"))
     finally:
         engine.dispose()
     pages = f", {counts['pages']} article page(s) listed" if fmt == "wacz" else ""
