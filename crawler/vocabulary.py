@@ -23,6 +23,11 @@ class PageOutcome(StrEnum):
     REDIRECT = "redirect"  # a redirect the crawl followed, stored for replay
 
 
+# Outcomes of responses stored beside the pages, as fetched: never analysed, never
+# counted as pages fetched.
+NOT_PAGES = (PageOutcome.ROBOTS, PageOutcome.REDIRECT)
+
+
 class PageState(StrEnum):
     """How a fetch changed its page's snapshots."""
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.analysis.page_analysis import ARCHIVABLE, PageAnalysis, analyse_page
 from crawler.analysis.snapshot_body import unpack_body
-from crawler.vocabulary import PageOutcome
+from crawler.vocabulary import NOT_PAGES
 from storage.archive import (
     ArticleRecord,
     FetchRecord,
@@ -32,7 +32,6 @@ from storage.engine import make_engine, session_factory
 from storage.models import Article, Page, Sighting, Snapshot, Source
 
 BATCH = 100
-_NOT_PAGES = (PageOutcome.ROBOTS, PageOutcome.REDIRECT)  # stored as fetched, never analysed
 # ArticleRecord fields that map one to one onto Article columns.
 _COPIED = ("title", "author", "published", "language", "description", "site_name",
            "relevance", "topic_version", "extractor", "text", "content_hash")
@@ -52,7 +51,7 @@ def snapshots_to_reprocess(session: Session, *, since: date | None, source: str 
         select(Snapshot.id, Snapshot.page_id, Source.name, Source.language)
         .join(Page, Page.last_snapshot_id == Snapshot.id)
         .outerjoin(Source, Page.source_id == Source.id)
-        .where(or_(Page.last_outcome.is_(None), Page.last_outcome.not_in(_NOT_PAGES)))
+        .where(or_(Page.last_outcome.is_(None), Page.last_outcome.not_in(NOT_PAGES)))
         .order_by(Snapshot.id)
     )
     if since is not None:

@@ -385,6 +385,11 @@ class ArchivePipeline:
         def per_source(counter: SourceStat) -> None:
             inc(Stat.source(item.source, counter))
 
+        if item.outcome is not None and result.error is None:
+            # Not pages: counted apart, so "pages fetched" still means pages.
+            inc(Stat.ROBOTS_STORED if item.outcome == PageOutcome.ROBOTS
+                else Stat.REDIRECTS_STORED)
+            return
         inc(Stat.PAGES_FETCHED)
         per_source(SourceStat.FETCHED)
         if result.error is not None:
@@ -393,10 +398,6 @@ class ArchivePipeline:
             self.run.note_store_failure(item.url, result.error)
             return
         inc(Stat.pages(result.page_state))
-        if item.outcome is not None:
-            inc(Stat.ROBOTS_STORED if item.outcome == PageOutcome.ROBOTS
-                else Stat.REDIRECTS_STORED)
-            return
         if result.article_state == ArticleState.NEW:
             inc(Stat.ARTICLES_ARCHIVED)
             per_source(SourceStat.ARCHIVED)
