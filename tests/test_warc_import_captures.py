@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
+from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -169,3 +170,34 @@ def test_what_holds_nothing_to_archive_is_counted_by_reason(tmp_path: Path,
     assert ignored == {"request record": 1, "not HTML (image/png)": 1, "status 404": 1,
                        "revisit of a payload in neither the WARC nor the archive": 1}
     assert (counts["archived"], counts["skipped"], counts["stopped"]) == (1, 0, 0)
+
+
+def cut_points(whole: bytes, offsets: list[int]) -> dict[str, int]:
+    """Where a cut once went unnoticed: inside a record that is not imported (a request),
+    a few bytes into a gzip member, inside a last member's gzip trailer."""
+    request, response = offsets[0], offsets[1]
+    return {"inside an ignored request": request + (response - request) // 2,
+            "five bytes into a gzip member": response + 5,
+            "inside the gzip trailer": len(whole) - 3}
+
+
+def test_a_cut_anywhere_is_reported_with_its_offset(tmp_path: Path,
+                                                    sqlite_engine: Engine) -> None:
+    request = StatusAndHeaders("GET /b HTTP/1.1", [("Host", "127.0.0.1:8000"),
+                                                   ("X-Pad", "p" * 3000)],
+                               protocol="", is_http_request=True)
+    whole_path = write(tmp_path / "whole.warc.gz", html_response(f"{HOST}/a"),
+                       ("request", f"{HOST}/b", FIRST, request, b"", {}),
+                       html_response(f"{HOST}/b", body=RAIL.replace(b"Bishkek", b"Osh")))
+    whole = whole_path.read_bytes()
+    with whole_path.open("rb") as stream:
+        records = ArchiveIterator(stream)
+        offsets = [records.get_record_offset() for _ in records][1:]
+    for where, cut in cut_points(whole, offsets).items():
+        path = tmp_path / f"cut-{cut}.warc.gz"
+        path.write_bytes(whole[:cut])
+        problems: list = []
+        import_warcs(session_factory(sqlite_engine), [path], on_problem=problems.append)
+        assert [p.fatal for p in problems] == [True], where
+        expected = offsets[0] if where == "inside an ignored request" else offsets[1]
+        assert problems[0].offset == expected, (where, problems[0])

@@ -139,6 +139,7 @@ def iter_captures(path: Path, on_problem: Callable[[Problem], None],
     reached: dict[str, tuple[str, ...]] = {}
     with path.open("rb") as stream:
         records = ArchiveIterator(stream, no_record_parse=True)
+        offset = 0
         while True:
             try:
                 record = next(records, None)
@@ -146,6 +147,8 @@ def iter_captures(path: Path, on_problem: Callable[[Problem], None],
                 on_problem(Problem(path, records.offset, "", describe(exc), fatal=True))
                 return
             if record is None:
+                if cut := _cut_tail(path, offset, records.offset):
+                    on_problem(Problem(path, cut[0], "", cut[1], fatal=True))
                 return
             offset = records.offset  # get_record_offset() would read the record to its end
             url = record.rec_headers.get_header("WARC-Target-URI") or ""
@@ -259,16 +262,40 @@ def _media_type(content_type: str | None) -> str:
 
 
 def _ends_early(record: ArcWarcRecord) -> bool:
-    """Whether the file ends (or breaks) before the record's declared length.
+    """Whether the file ends (or breaks) before the record's declared length: what of
+    the record was not read (an ignored record, a skipped one) is read now, and dropped.
 
     A record without a length (its headers were cut) ends early when nothing follows.
     """
     stream = record.raw_stream
-    left = getattr(stream, "limit", None)
     try:
-        return (left is None or left > 0) and not stream.read(1)
+        if getattr(stream, "limit", None) is None:
+            return not stream.read(1)
+        while stream.read(_CHUNK):
+            pass
+        return stream.limit > 0
     except _CONTAINER_ERRORS:
         return True
+
+
+def _cut_tail(path: Path, last: int, end: int) -> tuple[int, str] | None:
+    """Where and how the file was cut, if it was, once no further record could be read:
+    bytes left that make no record (the start of one), or a last gzip member without its
+    trailer (its record was read whole, and is imported)."""
+    with path.open("rb") as stream:
+        stream.seek(end)
+        if stream.read(_CHUNK).strip(b"\r\n"):
+            return end, "file ends inside the record that starts here"
+        stream.seek(last)
+        if stream.read(2) != b"\x1f\x8b":
+            return None
+        stream.seek(last)
+        member = zlib.decompressobj(wbits=31)
+        while not member.eof and (data := member.unconsumed_tail or stream.read(_CHUNK)):
+            member.decompress(data, _CHUNK)  # bounded output, dropped: only the end matters
+        if member.eof:
+            return None
+        return last, "file ends inside this record's gzip trailer (its content was whole)"
 
 
 def _read_http_head(stream: BinaryIO) -> bytes:
