@@ -201,6 +201,7 @@ class _Importer:
     def _store(self, session: Session, capture: Capture, analysis: PageAnalysis | None
                ) -> tuple[StoreResult, str]:
         body = capture.body or b""
+        outcome: str
         if analysis is None:
             outcome = PageOutcome.ROBOTS if capture.is_robots_txt else PageOutcome.REDIRECT
             page_url, article, encoding = canonical_url(capture.url), None, None
