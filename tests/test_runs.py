@@ -41,7 +41,8 @@ def dead_pid() -> int:
 
 def test_stored_words_keep_their_values() -> None:
     assert [o.value for o in PageOutcome] == [
-        "article", "off_topic", "no_article", "revisit", "error", "store_error"]
+        "article", "off_topic", "no_article", "revisit", "error", "store_error", "robots",
+        "redirect"]
     assert [o.value for o in RunOutcome] == [
         "running", "ok", "failed", "interrupted", "partial"]
     assert [t.value for t in Trigger] == ["manual", "schedule", "demo", "import", "reprocess"]
