@@ -13,10 +13,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.orm import Session
 
 from storage.models import FrontierEntry
+from storage.upsert import PerDialect
+
+# A request scheduled twice (two resumed runs of a session, a redirect back) stays one row.
+_ADD_PENDING = PerDialect(lambda insert: insert(FrontierEntry.__table__)
+                          .on_conflict_do_nothing(index_elements=["session_id", "url"]))
 
 PENDING = "pending"
 DONE = "done"
@@ -41,7 +45,7 @@ def add_pending(session: Session, session_id: int, requests: Iterable[PendingReq
         for r in requests
     ]
     if rows:
-        session.execute(insert(FrontierEntry).on_conflict_do_nothing(), rows)
+        session.execute(_ADD_PENDING(session), rows)
 
 
 def mark_done(session: Session, session_id: int, urls: Iterable[str]) -> None:

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from crawler.cli.common import check_db_file, console, db_option
+from crawler.cli.common import check_db, console, db_option, display_url
 from crawler.cli.progress import CrawlProgress, print_summary
 from crawler.crawl_runner import CrawlReport, crawl_settings, run_crawl
 from crawler.errors import UsageError
@@ -52,7 +52,7 @@ def crawl_and_report(settings: object, db_url: str, *, quiet_logs: bool) -> Craw
     logging.root.setLevel(level)
     progress = CrawlProgress(console)
     report = run_crawl(settings, on_start=progress.attach)
-    print_summary(console, report, db_url)
+    print_summary(console, report, display_url(db_url))
     return report
 
 
@@ -82,7 +82,7 @@ def crawl(seeds: str | None, db: str | None, max_pages: int | None, depth: int |
       silkroad crawl -s DOWNLOAD_DELAY=2 -s CONCURRENT_REQUESTS_PER_DOMAIN=1
     """
     db_url = resolve_db_url(db)
-    check_db_file(db_url, for_writing=True)
+    check_db(db_url, for_writing=True)
     scrapy_settings = crawl_settings(
         seeds_file=seeds or str(default_seeds_path()), db_url=db_url, max_pages=max_pages,
         depth=depth,
