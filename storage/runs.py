@@ -284,8 +284,9 @@ def settle_dead_runs(session: Session, *, trigger: str | None = None,
 
 
 def resumable_session(session: Session) -> int | None:
-    """The session to continue: the latest run ended without completing and left work,
-    and no live crawl is continuing it already.
+    """The session to continue: the latest run's session left work, and no live crawl
+    is continuing it already (one of several workers may have ended ``ok`` on its
+    page budget while the others were interrupted).
 
     A session whose runs keep failing (the same requests breaking every resume) is
     given up after ``FAILED_RUNS_LIMIT`` failed runs: its frontier is dropped and the
@@ -297,7 +298,7 @@ def resumable_session(session: Session) -> int | None:
                                CrawlRun.trigger != Trigger.IMPORT)
         .order_by(CrawlRun.id.desc()).limit(1)
     )
-    if latest is None or latest.outcome == RunOutcome.OK:
+    if latest is None:
         return None
     session_id = latest.session_id or latest.id
     busy = session.scalar(

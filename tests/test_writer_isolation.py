@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from crawler.analysis.extraction import declared_canonical_url
 from crawler.demo.loopback_web import LoopbackWeb
 from crawler.extensions.archive_database import ArchiveDatabase
-from crawler.extensions.frontier_recorder import FrontierRecorder
+from crawler.extensions.frontier_recorder import FrontierRecorder, FrontierWrites
 from crawler.extensions.run_record import RunRecord, run_outcome
 from crawler.items import PageItem
 from crawler.links.urls import is_http_url, page_identity
@@ -110,7 +110,7 @@ def _item(n: int, source: str, **changes: Any) -> PageItem:
 
 
 def _write(pipeline: ArchivePipeline, items: list[PageItem]) -> list[Any]:
-    results = pipeline._write_batch([_Pending(item, None) for item in items])  # type: ignore[arg-type]
+    results, _ = pipeline._write_batch([_Pending(item, None) for item in items])  # type: ignore[arg-type]
     for item, result in zip(items, results, strict=True):
         pipeline._count(item, result)
     return results
@@ -161,12 +161,13 @@ def test_a_malformed_canonical_page_is_stored_under_its_fetched_url(engine: Engi
 def test_a_lost_batch_gives_its_frontier_entries_back(engine: Engine) -> None:
     pipeline = _pipeline(engine)
     scheduled = PendingRequest("http://127.0.0.91:8080/next.html", "page", "Known")
-    pipeline.frontier.restore([scheduled], ["http://127.0.0.91:8080/robots.txt"])
+    writes = FrontierWrites([scheduled], [], ["http://127.0.0.91:8080/robots.txt"])
+    pipeline.frontier.restore(writes)
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE fetches")  # every write now fails: no such table
     with pytest.raises(OperationalError):
         _write(pipeline, [_item(1, "Known")])
-    assert pipeline.frontier.take() == ([scheduled], ["http://127.0.0.91:8080/robots.txt"])
+    assert pipeline.frontier.take() == writes
 
 
 def test_only_database_wide_errors_fail_the_whole_batch() -> None:
