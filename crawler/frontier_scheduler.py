@@ -101,6 +101,7 @@ class FrontierScheduler(BaseScheduler):
         self.share = self.max_hosts
         self.spider: Any = None
         self.database: ArchiveDatabase | None = None
+        self.record: Any = None
         self.recorder: FrontierRecorder | None = None
         self.run_id = self.session_id = 0
         self._ready: dict[str, list[tuple[int, int, Request]]] = {}
@@ -145,13 +146,11 @@ class FrontierScheduler(BaseScheduler):
     def open(self, spider: Any) -> None:
         self.spider = spider
         self.database = archive_database(self.crawler)
-        record = self.crawler.get_extension(RunRecord)
+        self.record = self.crawler.get_extension(RunRecord)
         self.recorder = self.crawler.get_extension(FrontierRecorder)
-        if record is None or self.recorder is None:
+        if self.record is None or self.recorder is None:
             raise RuntimeError("the frontier scheduler needs the RunRecord and "
                                "FrontierRecorder extensions (EXTENSIONS)")
-        record.ensure_started()
-        self.run_id, self.session_id = record.run_id, record.session_id
         self.crawler.signals.connect(self._committed, signal=frontier_committed)
         self.crawler.signals.connect(self._spider_idle, signal=signals.spider_idle)
         self._loop.start(TICK_SECONDS, now=True)
@@ -177,8 +176,16 @@ class FrontierScheduler(BaseScheduler):
         worker or another); a retry or a redirect of one this worker holds stays here."""
         kind = request.meta.get("silkroad_kind")
         meta = request.meta
-        own = request.dont_filter or "retry_times" in meta or "redirect_urls" in meta
+        redirected_from = meta.get("redirect_urls") or []
+        if redirected_from and not request.dont_filter and (
+                request.url in self._seen or request.url in redirected_from):
+            # A redirect to what the crawl has already (a loop, a page linked elsewhere):
+            # the URLs it came from are dealt with.
+            self.crawler.signals.send_catch_log(frontier_done, urls=list(redirected_from))
+            return False
+        own = request.dont_filter or "retry_times" in meta or bool(redirected_from)
         if kind is None or own:
+            self._seen.add(request.url)
             if kind is not None and request.url not in self._host_of:
                 assert self.recorder is not None
                 self.recorder.add(_entry(request), claimed=True)
@@ -306,6 +313,10 @@ class FrontierScheduler(BaseScheduler):
     def _tick(self) -> None:
         if self._closed:
             return
+        if not self.run_id:  # the run starts when the pipelines open (after the spider)
+            self.run_id, self.session_id = self.record.run_id, self.record.session_id
+            if not self.run_id:
+                return
         self._watch_orphans()
         if self._busy:
             return
