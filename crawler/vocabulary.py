@@ -77,6 +77,7 @@ class Stat:
     SESSION_ID = "silkroad/session_id"
     OUTCOME = "silkroad/outcome"
     BATCH_FAILURES = "silkroad/batch_failures"
+    WRITE_CONFLICTS = "silkroad/write_conflicts"  # batches written again (PostgreSQL deadlocks)
     STORE_FAILURES = "silkroad/store_failures"
     RESUMED_PENDING = "silkroad/resumed_pending"
     RESUMED_DONE = "silkroad/resumed_done"

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DatabaseError, DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -33,9 +32,14 @@ from storage.models import (
 )
 from storage.runs import finish_run, run_counts, start_run  # noqa: F401  (re-exported)
 from storage.search.index import index_article
+from storage.upsert import InsertFactory, PerDialect
 
 REVISIT = PageOutcome.REVISIT  # the bytes equal the last snapshot (or a 304)
 STORE_ERROR = PageOutcome.STORE_ERROR  # could not be stored (see record_store_error)
+WRITE_CONFLICTS = frozenset({"40001", "40P01"})  # SQLSTATEs: serialization failure, deadlock
+# PostgreSQL's failures of the whole database that psycopg raises as no OperationalError
+# (SQLite's are all OperationalError): read-only, a table gone, corruption.
+DATABASE_FAILURES = frozenset({"25006", "42P01", "XX000", "XX001", "XX002"})
 
 # One equality pair per band, ORed: SQLite searches the primary key for each (a row-value
 # IN over the pairs made it scan the whole table, for every new article). Built once: the
@@ -55,13 +59,57 @@ _NEAR_DUPLICATE_CANDIDATES = (
 # built once: through the ORM's unit of work it cost the writer thread about 2.5 ms a
 # page, which the crawl's reactor waited for on the GIL.
 _PAGES, _SNAPSHOTS, _FETCHES = Page.__table__, Snapshot.__table__, Fetch.__table__
-_INSERT_NEW_PAGE = (sqlite_insert(_PAGES).on_conflict_do_nothing(index_elements=["url"])
-                    .returning(_PAGES.c.id))
+_SOURCES, _ARTICLES, _SIGHTINGS = Source.__table__, Article.__table__, Sighting.__table__
 _INSERT_SNAPSHOT = insert(_SNAPSHOTS).returning(_SNAPSHOTS.c.id)
 _SET_LAST_SNAPSHOT = (update(_PAGES).where(_PAGES.c.id == bindparam("page_id"))
                       .values(last_digest=bindparam("digest"),
                               last_snapshot_id=bindparam("snapshot_id")))
 _INSERT_FETCH = insert(_FETCHES)
+# Seen again: only ever later, whichever of two writers commits last.
+_SEEN_AGAIN = (update(_ARTICLES)
+               .where(_ARTICLES.c.id == bindparam("article_id"),
+                      _ARTICLES.c.last_seen_at < bindparam("seen"))
+               .values(last_seen_at=bindparam("seen")))
+_PAGE_BY_URL = select(Page).where(Page.url == bindparam("url")).with_for_update()
+
+
+@dataclass(frozen=True)
+class _Upserts:
+    """The rows two writers may store at the same moment, as INSERT ... ON CONFLICT: the
+    second waits for the first and then finds the row stored, where a select-then-insert
+    failed on the unique index (PostgreSQL lets both in; SQLite has one writer at a time).
+    A statement that returns nothing met a row another writer stored."""
+
+    new_page: Any  # the new page's id
+    page_row: Any  # the new Page (ORM)
+    new_article: Any  # the new Article (ORM)
+    new_source: Any  # the new source's id
+    new_sources: Any  # many sources, returning nothing
+    sighting: Any  # a new sighting, or one more time an old one was seen
+    bands: Any
+
+
+def _build_upserts(insert_: InsertFactory) -> _Upserts:
+    sighting = insert_(_SIGHTINGS)
+    return _Upserts(
+        new_page=insert_(_PAGES).on_conflict_do_nothing(index_elements=["url"])
+        .returning(_PAGES.c.id),
+        page_row=insert_(Page).on_conflict_do_nothing(index_elements=["url"]).returning(Page),
+        new_article=insert_(Article).on_conflict_do_nothing(index_elements=["content_hash"])
+        .returning(Article),
+        new_source=insert_(_SOURCES).on_conflict_do_nothing(index_elements=["name"])
+        .returning(_SOURCES.c.id),
+        new_sources=insert_(_SOURCES).on_conflict_do_nothing(index_elements=["name"]),
+        sighting=sighting.on_conflict_do_update(
+            index_elements=["article_id", "url"],
+            set_={"times_seen": _SIGHTINGS.c.times_seen + 1,
+                  "last_seen_at": sighting.excluded.last_seen_at,
+                  "last_run_id": sighting.excluded.last_run_id}),
+        bands=insert_(ArticleBand.__table__).on_conflict_do_nothing(),
+    )
+
+
+_UPSERTS = PerDialect(_build_upserts)
 
 
 @dataclass(frozen=True)
@@ -116,28 +164,32 @@ class SourceCache:
         wanted = {name: language for name, language in sources if name not in self.ids}
         if not wanted:
             return
-        names = list(wanted)
+        self._learn(session, list(wanted))
+        now = utcnow()
+        created = [{"name": name, "language": language, "created_at": now}
+                   for name, language in wanted.items() if name not in self.ids]
+        if created:
+            session.execute(_UPSERTS(session).new_sources, created)
+            self._learn(session, [row["name"] for row in created])
+
+    def _learn(self, session: Session, names: list[str]) -> None:
         for start in range(0, len(names), 500):
             chunk = names[start:start + 500]
             rows = session.execute(select(Source.name, Source.id).where(Source.name.in_(chunk)))
             self.ids.update({name: source_id for name, source_id in rows})
-        created = [Source(name=name, language=language, created_at=utcnow())
-                   for name, language in wanted.items() if name not in self.ids]
-        if created:
-            session.add_all(created)
-            session.flush()
-            self.ids.update((source.name, source.id) for source in created)
 
     def id_for(self, session: Session, name: str | None, language: str | None = None) -> int | None:
         if name is None:
             return None
         if name not in self.ids:
-            source = session.scalar(select(Source).where(Source.name == name))
-            if source is None:
-                source = Source(name=name, language=language, created_at=utcnow())
-                session.add(source)
-                session.flush()
-            self.ids[name] = source.id
+            by_name = select(Source.id).where(Source.name == name)
+            source_id = session.scalar(by_name)
+            if source_id is None:
+                source_id = session.scalar(_UPSERTS(session).new_source, {
+                    "name": name, "language": language, "created_at": utcnow()})
+            if source_id is None:  # another writer's, committed meanwhile
+                source_id = session.execute(by_name).scalar_one()
+            self.ids[name] = source_id
         return self.ids[name]
 
 
@@ -156,18 +208,14 @@ def record_fetch(
     so an unchanged page costs one row update however often it is crawled.
     """
     sources = sources or SourceCache()
+    upserts = _UPSERTS(session)
     source_id = sources.id_for(session, fetch.source)
     if article is None and fetch.body is not None and outcome != REVISIT:
-        first = _record_first_fetch(session, fetch, source_id, run_id, outcome)
+        first = _record_first_fetch(session, upserts, fetch, source_id, run_id, outcome)
         if first is not None:
             return first
-    page = session.scalar(select(Page).where(Page.url == fetch.page_url))
-    page_state = PageState.UNCHANGED
-    if page is None:
-        page = Page(**_page_columns(fetch, source_id))
-        session.add(page)
-        session.flush()
-        page_state = PageState.NEW
+    page, new = _page_row(session, upserts, fetch, source_id)
+    page_state = PageState.NEW if new else PageState.UNCHANGED
     page.last_fetched_at = fetch.fetched_at
     page.last_status = fetch.status
     if outcome != REVISIT:
@@ -191,7 +239,7 @@ def record_fetch(
             page.last_snapshot_id = snapshot_id
 
     if outcome == REVISIT and page_state == PageState.UNCHANGED:
-        article_id = _refresh_page_sightings(session, page, fetch, run_id)
+        article_id = _refresh_page_sightings(session, upserts, page, fetch, run_id)
         _log_fetch(session, page, fetch, run_id, snapshot_id, outcome, revisit=True)
         return StoreResult(page_state, REVISIT if article_id else None, article_id, snapshot_id)
     if article is None:
@@ -199,54 +247,68 @@ def record_fetch(
                    revisit=page_state == PageState.UNCHANGED)
         return StoreResult(page_state, None, snapshot_id=snapshot_id)
 
-    existing = session.scalar(select(Article).where(Article.content_hash == article.content_hash))
-    if existing is None:
-        existing = Article(
-            content_hash=article.content_hash,
-            url=fetch.page_url,
-            title=article.title,
-            author=article.author,
-            published=article.published,
-            language=article.language,
-            text=article.text,
-            description=article.description,
-            site_name=article.site_name,
-            source_id=source_id,
-            page_id=page.id,
-            relevance=article.relevance,
-            countries=list(article.countries),
-            themes=list(article.themes),
-            topic_version=article.topic_version,
-            extractor=article.extractor,
-            first_seen_at=fetch.fetched_at,
-            last_seen_at=fetch.fetched_at,
-            first_run_id=run_id,
-            minhash=article.minhash,
-        )
-        session.add(existing)
-        session.flush()
-        index_article(session, existing)
-        if article.minhash is not None:
-            link_near_duplicate(session, existing)
-        article_state = ArticleState.NEW
-    else:
-        existing.last_seen_at = max(existing.last_seen_at, fetch.fetched_at)
-        article_state = ArticleState.DUPLICATE
-    _record_sighting(session, existing.id, page.id, snapshot_id, fetch, run_id)
+    article_id, article_state = _store_article(session, upserts, article, fetch,
+                                               source_id, page.id, run_id)
+    _record_sighting(session, upserts, article_id, page.id, snapshot_id, fetch, run_id)
     if canonical_url(fetch.final_url) != canonical_url(fetch.url):
         # Redirected: the URL the text was served at is a sighting too.
-        _record_sighting(session, existing.id, page.id, snapshot_id,
+        _record_sighting(session, upserts, article_id, page.id, snapshot_id,
                          replace(fetch, url=fetch.final_url), run_id)
     _log_fetch(session, page, fetch, run_id, snapshot_id, outcome, revisit=False)
-    return StoreResult(page_state, article_state, existing.id, snapshot_id)
+    return StoreResult(page_state, article_state, article_id, snapshot_id)
+
+
+def _store_article(session: Session, upserts: _Upserts, article: ArticleRecord,
+                   fetch: FetchRecord, source_id: int | None, page_id: int,
+                   run_id: int | None) -> tuple[int, ArticleState]:
+    """The article's id, and whether this fetch stored it. A text another writer stored
+    meanwhile is a duplicate here: that writer indexed and banded it."""
+    by_hash = select(Article.id).where(Article.content_hash == article.content_hash)
+    article_id = session.scalar(by_hash)
+    if article_id is None:
+        stored = session.scalar(upserts.new_article,
+                                _article_columns(article, fetch, source_id, page_id, run_id))
+        if stored is not None:
+            index_article(session, stored)
+            if article.minhash is not None:
+                link_near_duplicate(session, stored)
+            return stored.id, ArticleState.NEW
+        article_id = session.execute(by_hash).scalar_one()
+    session.execute(_SEEN_AGAIN, {"article_id": article_id, "seen": fetch.fetched_at})
+    return article_id, ArticleState.DUPLICATE
+
+
+def _page_row(session: Session, upserts: _Upserts, fetch: FetchRecord,
+              source_id: int | None) -> tuple[Page, bool]:
+    """The page's row, locked until the transaction ends (a writer of the same page at
+    the same moment waits, then sees this one's snapshot); True if it is new."""
+    page = session.scalar(_PAGE_BY_URL, {"url": fetch.page_url})
+    if page is not None:
+        return page, False
+    page = session.scalar(upserts.page_row, _page_columns(fetch, source_id))
+    if page is not None:
+        return page, True
+    return session.scalars(_PAGE_BY_URL, {"url": fetch.page_url}).one(), False
 
 
 def is_database_failure(exc: BaseException) -> bool:
     """An error of the database as a whole (locked, full, read-only, corrupt), not of
     one page's data: every other page of the batch would fail the same way."""
-    if isinstance(exc, IntegrityError | DataError):
+    if isinstance(exc, IntegrityError | DataError) or is_write_conflict(exc):
         return False
-    return isinstance(exc, OperationalError) or type(exc) is DatabaseError
+    return (isinstance(exc, OperationalError) or type(exc) is DatabaseError
+            or _sqlstate(exc) in DATABASE_FAILURES)
+
+
+def is_write_conflict(exc: BaseException) -> bool:
+    """PostgreSQL rolled the transaction back for a concurrent one's sake (serialization
+    failure, deadlock): no page is at fault, and the same writes succeed if the whole
+    transaction is tried again. Never on SQLite, whose writers queue instead."""
+    return _sqlstate(exc) in WRITE_CONFLICTS
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    return getattr(getattr(exc, "orig", None), "sqlstate", None)
 
 
 def record_store_error(
@@ -262,21 +324,18 @@ def record_store_error(
 
     ``fetch.page_url`` must be a URL that is safe to store (the fetched one).
     """
-    page = session.scalar(select(Page).where(Page.url == fetch.page_url))
-    if page is None:
-        page = Page(**_page_columns(fetch, source_id))
-        session.add(page)
-        session.flush()
+    page, _ = _page_row(session, _UPSERTS(session), fetch, source_id)
     page.last_fetched_at = fetch.fetched_at
     page.last_status = fetch.status
     page.last_outcome = STORE_ERROR
     _log_fetch(session, page, fetch, run_id, None, STORE_ERROR, revisit=False)
 
 
-def _record_first_fetch(session: Session, fetch: FetchRecord, source_id: int | None,
-                        run_id: int | None, outcome: str) -> StoreResult | None:
+def _record_first_fetch(session: Session, upserts: _Upserts, fetch: FetchRecord,
+                        source_id: int | None, run_id: int | None,
+                        outcome: str) -> StoreResult | None:
     """``record_fetch`` for a page not in the archive yet; None if it is."""
-    page_id = session.scalar(_INSERT_NEW_PAGE, {
+    page_id = session.scalar(upserts.new_page, {
         **_page_columns(fetch, source_id), "last_outcome": outcome,
         "etag": fetch.header("ETag"), "last_modified": fetch.header("Last-Modified"),
     })
@@ -308,6 +367,19 @@ def _snapshot_columns(page_id: int, fetch: FetchRecord, packed: PackedBody,
             "headers": fetch.headers, "content_type": fetch.header("Content-Type"),
             "encoding": fetch.encoding, "body": packed.compressed, "body_sha256": packed.sha256,
             "body_size": packed.size}
+
+
+def _article_columns(article: ArticleRecord, fetch: FetchRecord, source_id: int | None,
+                     page_id: int, run_id: int | None) -> dict[str, Any]:
+    return {"content_hash": article.content_hash, "url": fetch.page_url, "title": article.title,
+            "author": article.author, "published": article.published,
+            "language": article.language, "text": article.text,
+            "description": article.description, "site_name": article.site_name,
+            "source_id": source_id, "page_id": page_id, "relevance": article.relevance,
+            "countries": list(article.countries), "themes": list(article.themes),
+            "topic_version": article.topic_version, "extractor": article.extractor,
+            "first_seen_at": fetch.fetched_at, "last_seen_at": fetch.fetched_at,
+            "first_run_id": run_id, "minhash": article.minhash}
 
 
 def _fetch_columns(page_id: int, fetch: FetchRecord, run_id: int | None,
@@ -369,9 +441,7 @@ def link_near_duplicate(session: Session, article: Article) -> None:
         else:
             article.similarity = round(score, 4)
             article.duplicate_of = root_id
-    session.add_all(
-        ArticleBand(band=band, bucket=bucket, article_id=article.id) for band, bucket in keys
-    )
+    _add_bands(session, article.id, keys)
 
 
 def _published_earlier(article: Article, other: Article) -> bool:
@@ -383,14 +453,17 @@ def replace_signature(session: Session, article: Article, minhash: bytes) -> Non
     """A re-extracted article gets its new signature and LSH bands."""
     session.execute(delete(ArticleBand).where(ArticleBand.article_id == article.id))
     article.minhash = minhash
-    session.add_all(
-        ArticleBand(band=band, bucket=bucket, article_id=article.id)
-        for band, bucket in band_keys(minhash)
-    )
+    _add_bands(session, article.id, band_keys(minhash))
+
+
+def _add_bands(session: Session, article_id: int, keys: list[tuple[int, int]]) -> None:
+    session.execute(_UPSERTS(session).bands,
+                    [{"band": band, "bucket": bucket, "article_id": article_id}
+                     for band, bucket in keys])
 
 
 def _refresh_page_sightings(
-    session: Session, page: Page, fetch: FetchRecord, run_id: int | None
+    session: Session, upserts: _Upserts, page: Page, fetch: FetchRecord, run_id: int | None
 ) -> int | None:
     """A revisit of an unchanged page: the article of its last snapshot was seen again."""
     if page.last_snapshot_id is None:
@@ -400,38 +473,22 @@ def _refresh_page_sightings(
     )
     if article_id is None:
         return None
-    article = session.get(Article, article_id)
-    if article is not None:
-        article.last_seen_at = max(article.last_seen_at, fetch.fetched_at)
-    _record_sighting(session, article_id, page.id, page.last_snapshot_id, fetch, run_id)
+    session.execute(_SEEN_AGAIN, {"article_id": article_id, "seen": fetch.fetched_at})
+    _record_sighting(session, upserts, article_id, page.id, page.last_snapshot_id, fetch, run_id)
     return article_id
 
 
 def _record_sighting(
     session: Session,
+    upserts: _Upserts,
     article_id: int,
     page_id: int,
     snapshot_id: int | None,
     fetch: FetchRecord,
     run_id: int | None,
 ) -> None:
-    sighting = session.scalar(
-        select(Sighting).where(Sighting.article_id == article_id, Sighting.url == fetch.url)
-    )
-    if sighting is None:
-        session.add(
-            Sighting(
-                article_id=article_id,
-                page_id=page_id,
-                snapshot_id=snapshot_id,
-                url=fetch.url,
-                first_seen_at=fetch.fetched_at,
-                last_seen_at=fetch.fetched_at,
-                first_run_id=run_id,
-                last_run_id=run_id,
-            )
-        )
-    else:
-        sighting.last_seen_at = fetch.fetched_at
-        sighting.last_run_id = run_id
-        sighting.times_seen += 1
+    session.execute(upserts.sighting, {
+        "article_id": article_id, "page_id": page_id, "snapshot_id": snapshot_id,
+        "url": fetch.url, "first_seen_at": fetch.fetched_at, "last_seen_at": fetch.fetched_at,
+        "first_run_id": run_id, "last_run_id": run_id, "times_seen": 1,
+    })

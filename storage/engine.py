@@ -1,7 +1,7 @@
 """Engine and session setup: one place that knows how we talk to each database.
 
-SQLite (the default, one file) needs three things the defaults do not give: WAL so readers never block
-the crawl, a busy timeout so two writers queue instead of failing with
+SQLite (the default, one file) needs three things the defaults do not give:
+WAL so readers never block the crawl, a busy timeout so two writers queue instead of failing with
 "database is locked", and foreign keys (off by default). Writers also open
 their transactions with ``BEGIN IMMEDIATE`` so two processes never both hold
 a read lock and deadlock on the upgrade to a write lock.

@@ -13,14 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import FrontierEntry, HostLease
+from storage.upsert import PerDialect
+
+# A request scheduled twice (two resumed runs of a session, two workers finding one link,
+# a redirect back) stays one row: the frontier is the dupefilter of all the workers.
+_ADD_PENDING = PerDialect(lambda insert: insert(FrontierEntry.__table__)
+                          .on_conflict_do_nothing(index_elements=["session_id", "url"]))
 
 PENDING = "pending"
 DONE = "done"
@@ -45,12 +49,6 @@ def url_host(url: str) -> str:
         return ""
 
 
-def dialect_insert(session: Session, table: Any) -> Any:
-    """``INSERT`` with ``ON CONFLICT`` for the session's backend (same API on both)."""
-    name = session.get_bind().dialect.name
-    return (postgresql.insert if name == "postgresql" else sqlite.insert)(table)
-
-
 def add_pending(session: Session, session_id: int, requests: Iterable[PendingRequest], *,
                 claimed_by: int | None = None) -> None:
     """New requests, unless the session has them already (the frontier is the crawl's
@@ -62,9 +60,7 @@ def add_pending(session: Session, session_id: int, requests: Iterable[PendingReq
         for r in requests
     ]
     if rows:
-        statement = dialect_insert(session, FrontierEntry).on_conflict_do_nothing(
-            index_elements=["session_id", "url"])
-        session.execute(statement, rows)
+        session.execute(_ADD_PENDING(session), rows)
 
 
 def mark_done(session: Session, session_id: int, urls: Iterable[str]) -> None:
@@ -76,20 +72,6 @@ def mark_done(session: Session, session_id: int, urls: Iterable[str]) -> None:
                    FrontierEntry.url.in_(urls[start : start + 500]))
             .values(state=DONE)
         )
-
-
-def entry_request(row: FrontierEntry) -> PendingRequest:
-    return PendingRequest(row.url, row.kind, row.source, row.via, row.reached_as, row.priority,
-                          row.depth)
-
-
-def pending_requests(session: Session, session_id: int) -> list[PendingRequest]:
-    rows = session.scalars(
-        select(FrontierEntry)
-        .where(FrontierEntry.session_id == session_id, FrontierEntry.state == PENDING)
-        .order_by(FrontierEntry.priority.desc(), FrontierEntry.id)
-    )
-    return [entry_request(r) for r in rows]
 
 
 def state_counts(session: Session, session_id: int) -> dict[str, int]:

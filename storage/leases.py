@@ -26,8 +26,9 @@ from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from crawler.vocabulary import RunOutcome
-from storage.frontier import PENDING, PendingRequest, dialect_insert
+from storage.frontier import PENDING, PendingRequest
 from storage.models import CrawlRun, FrontierEntry, HostLease
+from storage.upsert import insert_for
 
 F, L = FrontierEntry, HostLease
 
@@ -68,7 +69,7 @@ def lease_hosts(session: Session, session_id: int, run_id: int, *, want: int,
 
 def _take(session: Session, session_id: int, run_id: int, host: str, *, until: datetime,
           now: datetime) -> bool:
-    statement = dialect_insert(session, L).values(
+    statement = insert_for(session, L).values(
         session_id=session_id, host=host, run_id=run_id, expires_at=until)
     statement = statement.on_conflict_do_update(
         index_elements=[L.session_id, L.host],

@@ -86,7 +86,10 @@ def upgrade(engine: Engine, revision: str = "head") -> bool:
     try:
         current = current_revision(engine)
         if current is None and _has_tables(engine):
-            raise DatabaseUrlError(f"not a Silkroad archive: {engine.url.database}")
+            # Ours if another process starting on this fresh archive made them meanwhile.
+            current = current_revision(engine)
+            if current is None:
+                raise DatabaseUrlError(f"not a Silkroad archive: {engine.url.database}")
     except DatabaseError as exc:
         raise DatabaseUrlError(describe_database_error(engine.url, exc)) from None
     if revision == "head" and current == head_revision():

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from crawler.errors import UsageError
 from crawler.timeutil import isoformat_utc
 from storage.models import Article, Sighting, Source
+from storage.portable_sql import json_array_agg, json_elements, timestamp_prefix
 
 RECORD_FIELDS = (
     "id", "url", "urls", "title", "author", "published", "language", "source", "text",
@@ -49,7 +50,7 @@ class ArticleFilter:
             )
         # Filter on the publication date when known, else on when we first saw it.
         when = func.coalesce(func.substr(Article.published, 1, 10),
-                             func.strftime("%Y-%m-%d", Article.first_seen_at))
+                             timestamp_prefix(Article.first_seen_at, 10))
         if self.since:
             query = query.where(when >= self.since.isoformat())
         if self.until:
@@ -58,13 +59,13 @@ class ArticleFilter:
 
 
 def _json_contains(column: Any, value: str) -> Any:
-    each = func.json_each(column).table_valued("value")
+    each = json_elements(column).table_valued("value")
     return exists(select(literal_column("1")).select_from(each).where(each.c.value == value))
 
 
 def urls_subquery() -> Any:
     return (
-        select(func.json_group_array(Sighting.url))
+        select(json_array_agg(Sighting.url))
         .where(Sighting.article_id == Article.id)
         .scalar_subquery()
     )
@@ -82,7 +83,8 @@ def record_query(filters: ArticleFilter | None = None) -> Select[Any]:
 def to_record(
     article: Article, source: str | None, urls_json: str | list[str] | None
 ) -> dict[str, Any]:
-    urls = json.loads(urls_json) if isinstance(urls_json, str) else list(urls_json or [])
+    # Code-point order, the same from either engine (and SQLite's order before).
+    urls = sorted(json.loads(urls_json) if isinstance(urls_json, str) else urls_json or [])
     if article.url not in urls:
         urls.insert(0, article.url)
     return {

@@ -25,13 +25,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from crawler.timeutil import utcnow
 from crawler.vocabulary import RunOutcome, Trigger
 from storage.frontier import PENDING, close_session
 from storage.models import Article, CrawlRun, Fetch, FrontierEntry
+from storage.upsert import dialect_name
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ MAX_RUN_AGE = timedelta(days=3)
 # A run row without a pid younger than this is a crawl being launched, not a dead one.
 LAUNCH_GRACE = START_TOLERANCE
 FAILED_RUNS_LIMIT = 3  # runs of one session that ended failed before its frontier is given up
+RESUME_LOCK_KEY = 0x53494C4B  # PostgreSQL advisory lock: one crawl at a time picks its session
 # A run of another machine without a heartbeat for this long is dead (workers beat every 5 s).
 REMOTE_SILENCE = timedelta(seconds=60)
 
@@ -292,6 +294,7 @@ def resumable_session(session: Session) -> int | None:
     given up after ``FAILED_RUNS_LIMIT`` failed runs: its frontier is dropped and the
     next crawl starts again from the seeds, instead of resuming into the same failure.
     """
+    _one_crawl_at_a_time(session)
     settle_dead_runs(session)
     latest = session.scalar(
         select(CrawlRun).where(CrawlRun.outcome != RunOutcome.RUNNING,
@@ -321,3 +324,11 @@ def resumable_session(session: Session) -> int | None:
         .where(FrontierEntry.session_id == session_id, FrontierEntry.state == PENDING)
     )
     return session_id if left else None
+
+
+def _one_crawl_at_a_time(session: Session) -> None:
+    """Two crawls starting at once must not both continue the same session (both would
+    find it left alone). On SQLite the writer's ``BEGIN IMMEDIATE`` already queues them;
+    on PostgreSQL a lock held until the caller commits the run it starts does."""
+    if dialect_name(session) == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RESUME_LOCK_KEY})

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select, true
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
-from storage.engine import sqlite_file
 from storage.models import Article, CrawlRun, Page, Sighting, Snapshot, Source
+from storage.portable_sql import database_bytes, json_elements, timestamp_prefix
 
 Counts = tuple[tuple[str, int], ...]
 UNKNOWN = "(unknown)"
@@ -25,49 +24,48 @@ class ArchiveStats:
     by_theme: Counts
     by_month: Counts
     file_bytes: int | None  # main file plus write-ahead log; None when not a file
+    database_bytes: int | None = None  # the file's size, or PostgreSQL's pg_database_size
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "totals": self.totals,
             "file_bytes": self.file_bytes,
+            "database_bytes": self.database_bytes,
             **{name: dict(getattr(self, name))
                for name in ("by_source", "by_language", "by_country", "by_theme", "by_month")},
         }
 
 
+def _ordered(rows: Any, *, by_key: bool) -> Counts:
+    """Most first, ties by key; or by key. Sorted here, in code-point order: a
+    PostgreSQL database's collation would order the keys differently from SQLite."""
+    counts = [(str(key), int(count)) for key, count in rows]
+    return tuple(sorted(counts, key=(lambda c: c[0]) if by_key else (lambda c: (-c[1], c[0]))))
+
+
 def _counts(session: Session, key: Any, *joins: Any, order_by_key: bool = False) -> Counts:
     label = func.coalesce(key, UNKNOWN).label("key")
-    total = func.count().label("n")
-    query = select(label, total).select_from(Article)
+    query = select(label, func.count()).select_from(Article)
     for join in joins:
         query = join(query)
-    query = query.group_by(label).order_by(label if order_by_key else total.desc(), label)
-    return tuple((str(key), int(count)) for key, count in session.execute(query))
+    return _ordered(session.execute(query.group_by(label)), by_key=order_by_key)
 
 
 def _json_counts(session: Session, column: Any) -> Counts:
-    each = func.json_each(column).table_valued("value").alias("each")
-    total = func.count().label("n")
-    query = (select(each.c.value, total).select_from(Article).join(each, true())
-             .group_by(each.c.value).order_by(total.desc(), each.c.value))
-    return tuple((str(value), int(count)) for value, count in session.execute(query))
+    each = json_elements(column).table_valued("value").alias("each")
+    query = (select(each.c.value, func.count()).select_from(Article).join(each, true())
+             .group_by(each.c.value))
+    return _ordered(session.execute(query), by_key=False)
 
 
 def _count(session: Session, model: Any) -> int:
     return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-def database_file_bytes(engine: Engine) -> int | None:
-    path = sqlite_file(engine.url) if engine.url.get_backend_name() == "sqlite" else None
-    if path is None or not path.exists():
-        return None
-    return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
-
-
 def archive_stats(session: Session) -> ArchiveStats:
     """Counts across the whole archive (one pass per breakdown; fine for 10^5-10^6 rows)."""
     month = func.coalesce(func.substr(Article.published, 1, 7),
-                          func.strftime("%Y-%m", Article.first_seen_at))
+                          timestamp_prefix(Article.first_seen_at, 7))
     totals = {
         "articles": _count(session, Article),
         "near_duplicates": int(session.scalar(
@@ -79,7 +77,7 @@ def archive_stats(session: Session) -> ArchiveStats:
         "sources": _count(session, Source),
         "crawl_runs": _count(session, CrawlRun),
     }
-    bind = session.get_bind()
+    size = database_bytes(session)
     return ArchiveStats(
         totals=totals,
         by_source=_counts(session, Source.name,
@@ -88,5 +86,6 @@ def archive_stats(session: Session) -> ArchiveStats:
         by_country=_json_counts(session, Article.countries),
         by_theme=_json_counts(session, Article.themes),
         by_month=_counts(session, month, order_by_key=True),
-        file_bytes=database_file_bytes(bind) if isinstance(bind, Engine) else None,
+        file_bytes=size if session.get_bind().dialect.name == "sqlite" else None,
+        database_bytes=size,
     )

@@ -1,10 +1,11 @@
-"""The storage write API on a real, migrated SQLite file."""
+"""The storage write API on a real, migrated archive (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from crawler.analysis.fingerprint import content_hash
@@ -32,6 +33,12 @@ def article(text: str = TEXT, **kw: object) -> ArticleRecord:
 
 def count(session: Session, model: type) -> int:
     return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def _records_need_sqlite(session: Session) -> None:
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.xfail("storage/records.py reads with SQLite's JSON functions (being made "
+                     "portable on another branch)")
 
 
 def test_new_page_new_article(session: Session) -> None:
@@ -76,6 +83,7 @@ def test_same_text_at_two_urls_is_one_article_two_sightings(session: Session) ->
     assert second.article_state == "duplicate"
     assert count(session, Article) == 1
     assert sorted(session.scalars(select(Sighting.url))) == ["http://a/1", "http://b/9"]
+    _records_need_sqlite(session)
     [record] = list(iter_records(session))
     assert record["urls"] == ["http://a/1", "http://b/9"]
     assert record["url"] == "http://a/1" and record["source"] == "Steppe"
@@ -122,6 +130,8 @@ def test_filters(session: Session) -> None:
                               published="2026-01-20")
         record_fetch(session, fetch("http://c/2", b"2", source="Vestnik"), other, run_id=None,
                      outcome="article")
+
+    _records_need_sqlite(session)
 
     def ids(**kw: object) -> list[str]:
         return [r["language"] for r in iter_records(session, ArticleFilter(**kw))]  # type: ignore[arg-type]
@@ -234,13 +244,15 @@ def test_near_duplicate_candidates_are_found_by_index_not_by_scan(session: Sessi
     from crawler.analysis.near_duplicates import signature
 
     plans: list[str] = []
+    engine = session.get_bind()
+    postgres = engine.dialect.name == "postgresql"
 
     def explain(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
         if "article_bands" in statement and statement.lstrip().upper().startswith("SELECT"):
-            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+            how = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
+            rows = conn.exec_driver_sql(how + statement, parameters).all()
             plans.extend(row[-1] for row in rows)
 
-    engine = session.get_bind()
     base = " ".join(f"Sentence {i} on the Khorgos gateway and Caspian ferries." for i in range(30))
     with session.begin():
         record_fetch(session, fetch("http://a/1", b"1"), article(base, minhash=signature(base)),
@@ -248,14 +260,20 @@ def test_near_duplicate_candidates_are_found_by_index_not_by_scan(session: Sessi
     event.listen(engine, "before_cursor_execute", explain)
     try:
         with session.begin():
+            if postgres:  # a table this small is scanned whatever its indexes: can it not be?
+                session.execute(text("SET LOCAL enable_seqscan = off"))
             repost = base + " Shared by a partner site."
             record_fetch(session, fetch("http://b/1", b"2"),
                          article(repost, minhash=signature(repost)), run_id=None,
                          outcome="article")
     finally:
         event.remove(engine, "before_cursor_execute", explain)
-    assert any("SEARCH article_bands USING PRIMARY KEY" in plan for plan in plans), plans
-    assert not any(plan.startswith("SCAN article_bands") for plan in plans), plans
+    if postgres:
+        assert any("Index Scan on pk_article_bands" in plan for plan in plans), plans
+        assert not any("Seq Scan on article_bands" in plan for plan in plans), plans
+    else:
+        assert any("SEARCH article_bands USING PRIMARY KEY" in plan for plan in plans), plans
+        assert not any(plan.startswith("SCAN article_bands") for plan in plans), plans
     assert session.scalar(select(Article.duplicate_of).where(Article.url == "http://b/1"))
 
 

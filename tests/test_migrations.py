@@ -15,6 +15,7 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.orm import Session
 
 from crawler.analysis.near_duplicates import band_keys, signature
+from storage import migrate
 from storage.engine import make_engine
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.models import Base
@@ -180,3 +181,24 @@ def test_models_and_migrations_agree(tmp_path: Path) -> None:
         diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_an_archive_another_process_just_created_is_opened(db_url: str,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """Two crawls opening one fresh archive at once: the one that finds no revision, and
+    then the tables the other has just created, opens it (it was "not a Silkroad
+    archive")."""
+    engine, other = make_engine(db_url), make_engine(db_url)
+    look_for_tables = migrate._has_tables
+
+    def the_other_migrates_meanwhile(target: Engine) -> bool:
+        monkeypatch.setattr(migrate, "_has_tables", look_for_tables)
+        assert upgrade(other)
+        return look_for_tables(target)
+
+    monkeypatch.setattr(migrate, "_has_tables", the_other_migrates_meanwhile)
+    assert upgrade(engine) is False
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
+    other.dispose()

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -341,6 +341,26 @@ def test_managing_jobs_of_a_missing_archive_creates_none(args: tuple[str, ...],
 # -- reprocess alongside a crawl ---------------------------------------------------------------
 
 
+def _transactions_held(db_url: str, observer: Engine | None) -> list[str]:
+    """SQLite: whether a writer can take the write lock now. PostgreSQL: the other
+    connections that sit in an open transaction (holding what they have read or locked)."""
+    if observer is None:
+        writer = sqlite3.connect(make_url(db_url).database, timeout=0, isolation_level=None)
+        try:
+            writer.execute("BEGIN IMMEDIATE")
+            writer.execute("ROLLBACK")
+            return []
+        except sqlite3.OperationalError as exc:
+            return [str(exc)]
+        finally:
+            writer.close()
+    with observer.connect() as conn:
+        return list(conn.execute(text(
+            "SELECT state || ': ' || query FROM pg_stat_activity WHERE datname = "
+            "current_database() AND state LIKE 'idle in transaction%' "
+            "AND pid <> pg_backend_pid()")).scalars())
+
+
 def test_reprocess_analyses_with_no_write_lock_held(db_url: str, engine: Engine,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A crawl writing while `reprocess` extracts must not wait out the batch (and die with
@@ -354,23 +374,20 @@ def test_reprocess_analyses_with_no_write_lock_held(db_url: str, engine: Engine,
                 headers={"Content-Type": ["text/html"]}, body=page.read_bytes(),
                 fetched_at=datetime(2026, 1, 1, 10), source="Dostyk Dispatch"),
                 None, run_id=None, outcome="no_article")
-    path = make_url(db_url).database
     locked: list[str] = []
     analyse = reprocess_module.analyse_page
+    observer = make_engine(db_url) if db_url.startswith("postgresql") else None
 
     def analyse_while_a_crawl_writes(*args: Any, **kwargs: Any) -> Any:
-        writer = sqlite3.connect(path, timeout=0, isolation_level=None)
-        try:
-            writer.execute("BEGIN IMMEDIATE")
-            writer.execute("ROLLBACK")
-        except sqlite3.OperationalError as exc:
-            locked.append(str(exc))
-        finally:
-            writer.close()
+        locked.extend(_transactions_held(db_url, observer))
         return analyse(*args, **kwargs)
 
     monkeypatch.setattr(reprocess_module, "analyse_page", analyse_while_a_crawl_writes)
-    counts = reprocess_module.reprocess(session_factory(engine))
+    try:
+        counts = reprocess_module.reprocess(session_factory(engine))
+    finally:
+        if observer is not None:
+            observer.dispose()
     assert counts["pages"] == len(pages) >= 3
     assert locked == []
     assert counts["newly_archived"] >= 2  # the writes still happen, after the analysis

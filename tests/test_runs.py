@@ -7,10 +7,13 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from crawler.scheduling.scheduled_crawl import settle_orphaned_runs
@@ -112,6 +115,31 @@ def test_a_run_of_another_machine_is_judged_by_its_heartbeat(session: Session) -
     assert local.hostname == runs.this_host() and run_is_dead(local)  # pid, not heartbeat
 
 
+def test_two_crawls_starting_at_once_do_not_both_resume_one_session(engine: Engine) -> None:
+    with Session(engine) as session, session.begin():
+        left = start_run(session, trigger=Trigger.MANUAL, pid=dead_pid())
+        add_pending(session, left.id, [PendingRequest("http://a.test/next", "page", "A")])
+        left.outcome = RunOutcome.INTERRUPTED
+        left_id = left.id
+    resumed: list[int | None] = []
+    barrier = threading.Barrier(2)
+
+    def start_crawl() -> None:
+        barrier.wait(30)
+        with Session(engine) as session, session.begin():
+            session_id = resumable_session(session)
+            time.sleep(0.3)  # the other crawl decides meanwhile, unless it waits for this one
+            start_run(session, trigger=Trigger.MANUAL, pid=os.getpid(), session_id=session_id)
+            resumed.append(session_id)
+
+    crawls = [threading.Thread(target=start_crawl) for _ in range(2)]
+    for crawl in crawls:
+        crawl.start()
+    for crawl in crawls:
+        crawl.join(60)
+    assert sorted(resumed, key=str) == sorted([left_id, None], key=str)
+
+
 def test_liveness_reads_the_process_start_time_from_this_module(monkeypatch: pytest.MonkeyPatch,
                                                                 session: Session) -> None:
     run = start_run(session, trigger=Trigger.MANUAL, pid=os.getpid())
@@ -136,7 +164,8 @@ COUNT_OPENS = textwrap.dedent("""
 
 
 @pytest.mark.slow
-def test_one_crawl_opens_its_archive_once_and_migrates_it_once(tmp_path: Path) -> None:
+def test_one_crawl_opens_its_archive_once_and_migrates_it_once(db_url: str,
+                                                               tmp_path: Path) -> None:
     """A writer and a read-only reader (the resume and conditional requests), one migration;
     there were three or four engines and two migrations."""
     from crawler.demo.loopback_web import LoopbackWeb, demo_web_dir
@@ -147,7 +176,7 @@ def test_one_crawl_opens_its_archive_once_and_migrates_it_once(tmp_path: Path) -
         seeds.write_text(web.render((web_dir / "sources.toml").read_text("utf-8")), "utf-8")
         done = subprocess.run(
             [sys.executable, "-c", COUNT_OPENS, "crawl", "--seeds", str(seeds), "--db",
-             f"sqlite:///{tmp_path / 'archive.sqlite'}", "-s", "DOWNLOAD_DELAY=0",
+             db_url, "-s", "DOWNLOAD_DELAY=0",
              "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "SILKROAD_EXTRACT_PROCESSES=0"],
             capture_output=True, text=True, timeout=240, cwd=REPO,
             env={**os.environ, "PYTHONPATH": str(REPO)})

@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
 from crawler.errors import QueryError, UsageError
@@ -18,10 +18,11 @@ from storage.engine import make_engine
 from storage.migrate import alembic_config, upgrade
 from storage.models import Article, Sighting
 from storage.records import ArticleFilter, parse_day
-from storage.search.fts_text import bigrams, fts_text, fts_text_mapped
-from storage.search.index import FTS_TOKENIZER, index_drift, rebuild_index
-from storage.search.query import parse_query
-from storage.search.ranked import search_articles
+from storage.search import ranked
+from storage.search.fts_text import bigrams, fts_text, fts_text_mapped, search_text
+from storage.search.index import FTS_TOKENIZER, index_drift, is_postgres, rebuild_index
+from storage.search.query import ParsedQuery, parse_query
+from storage.search.ranked import count_matches, ranked_ids_query, search_articles
 from storage.show import article_detail
 from storage.stats import archive_stats
 from tests.search_corpus import BY_KEY, DOCS, Doc, article_for, fetch_for, keys_for, store
@@ -74,6 +75,17 @@ def test_mapped_transform_on_random_mixtures() -> None:
         assert_maps_back("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))))
 
 
+@pytest.mark.parametrize("value, expected", [
+    ("Tashkent<Samarkand rail> covid-19", "Tashkent Samarkand rail covid 19"),
+    ("3.5 bn, info@rail.uz http://x.org/a_b", "3 5 bn info rail uz http x org a b"),
+    ("中吉乌铁路。Ёж", "中吉 吉乌 乌铁 铁路 Еж"),
+    ("Türkmenistan, Şavkat Mirziyoyev, Oʻzbekiston, café",
+     "Turkmenistan savkat Mirziyoyev Oʻzbekiston cafe"),
+])
+def test_search_text_is_the_fts5_tokens(value: str, expected: str) -> None:
+    assert search_text(value) == expected
+
+
 def assert_maps_back(value: str) -> None:
     mapped = fts_text_mapped(value)
     assert mapped.text == fts_text(value)
@@ -105,6 +117,30 @@ def test_parse_query(query: str, expected: str) -> None:
     assert parse_query(query).fts == expected
 
 
+@pytest.mark.parametrize("query, expected", [
+    ("pipeline", "'pipeline'"),
+    ("gas pipeline", "('gas' & 'pipeline')"),
+    ('"gas pipeline"', "('gas' <-> 'pipeline')"),
+    ('"gas pipe"*', "('gas' <-> 'pipe':*)"),
+    ("pipe*", "'pipe':*"),
+    ("中吉乌铁路", "('中吉' <-> '吉乌' <-> '乌铁' <-> '铁路')"),
+    ("中", "'中':*"),
+    ("газопроводом", "'газопровод':*"),
+    ("a OR b NOT c", "('a' | ('b' & !'c'))"),
+    ("pipeline NOT (oil OR gas)", "('pipeline' & !('oil' | 'gas'))"),
+    ("(railway OR 铁路) Khorgos", "(('railway' | '铁路') & 'Khorgos')"),
+    ("title:gas", "('title' <-> 'gas')"),
+    ("x'; DROP TABLE articles; --", "('x' & 'DROP' & 'TABLE' & 'articles')"),
+    ("'!' & | <-> :*", None),
+])
+def test_parse_query_for_postgresql(query: str, expected: str | None) -> None:
+    if expected is None:
+        with pytest.raises(QueryError, match="nothing to search for"):
+            parse_query(query)
+    else:
+        assert parse_query(query).tsquery == expected
+
+
 @pytest.mark.parametrize("query, message", [
     ('"unclosed', "unbalanced quote"),
     ("", "empty query"),
@@ -129,25 +165,40 @@ def test_malformed_queries_explain_in_one_line(query: str, message: str) -> None
     assert "\n" not in str(info.value)
 
 
+SOUP = ['"', "(", ")", "*", "AND", "OR", "NOT", "gas", "中亚", "中", "-", "&", "NEAR",
+        "^", ":", "газ", "x*", "'", "!", "|", "<->", ":*", "\\", "the"]
+
+
+def soup_queries(count: int) -> list[ParsedQuery]:
+    """Random soup of both engines' operators, quotes and terms, as far as it parses."""
+    rng = random.Random(7)
+    parsed = []
+    for _ in range(count):
+        query = "".join(rng.choice(SOUP) + rng.choice(["", " "])
+                        for _ in range(rng.randint(1, 8)))
+        try:
+            parsed.append(parse_query(query))
+        except QueryError:
+            continue
+    return parsed
+
+
 def test_every_parsed_query_is_valid_fts5() -> None:
-    """Random soup of operators, quotes and terms: a QueryError or a runnable expression."""
-    pieces = ['"', "(", ")", "*", "AND", "OR", "NOT", "gas", "中亚", "中", "-", "&", "NEAR",
-              "^", ":", "газ", "x*", "'"]
     db = sqlite3.connect(":memory:")
     db.execute(f"CREATE VIRTUAL TABLE t USING fts5(title, body, content='', "
                f"tokenize='{FTS_TOKENIZER}')")
-    rng = random.Random(7)
-    parsed = 0
-    for _ in range(3000):
-        query = "".join(rng.choice(pieces) + rng.choice(["", " "])
-                        for _ in range(rng.randint(1, 8)))
-        try:
-            expression = parse_query(query).fts
-        except QueryError:
-            continue
-        db.execute("SELECT rowid FROM t WHERE t MATCH ?", (expression,)).fetchall()
-        parsed += 1
-    assert parsed > 500
+    parsed = soup_queries(3000)
+    for query in parsed:
+        db.execute("SELECT rowid FROM t WHERE t MATCH ?", (query.fts,)).fetchall()
+    assert len(parsed) > 500
+
+
+def test_every_parsed_query_runs(session: Session, corpus: dict[str, int]) -> None:
+    """The soup through the real search on each backend: PostgreSQL reads the tsquery."""
+    parsed = soup_queries(600)
+    for query in parsed:
+        count_matches(session, query)
+    assert len(parsed) > 100 and session.execute(text("SELECT 1")).scalar_one() == 1
 
 
 # --- searching ---------------------------------------------------------------------------
@@ -230,6 +281,34 @@ def test_title_match_outranks_body_match(session: Session) -> None:
     assert hits[0].score > hits[1].score > 0
 
 
+def test_postgresql_ranks_the_newest_candidates_else_every_match(
+        session: Session, corpus: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """With two candidates: the newest two that the index alone picks (phrases as AND,
+    NOT dropped), unless fewer hits than wanted come out of them."""
+    monkeypatch.setattr(ranked, "PG_RANK_CANDIDATES", 2)
+    query = parse_query("pipeline OR Ashgabat OR railway")
+    dialect = session.get_bind().dialect.name
+    bounded = {row[0] for row in session.execute(ranked_ids_query(query, None, dialect))}
+    every = {corpus[key] for key in ("tm-gas", "uz-water", "tm-culture", "kz-rail")}
+    assert bounded == (set(sorted(every)[-2:]) if dialect == "postgresql" else every)
+    assert len(search_articles(session, "pipeline OR Ashgabat OR railway", limit=2)) == 2
+
+
+def test_a_match_older_than_the_candidates_is_still_found(
+        session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The two newest articles with both words hold neither the phrase nor the NOT's
+    left side alone: every match is ranked instead of none."""
+    monkeypatch.setattr(ranked, "PG_RANK_CANDIDATES", 2)
+    docs = tuple(Doc(key, "en", key, text_, ("TM",), (), "S", "2025-01-01") for key, text_ in (
+        ("phrase", "The gas pipeline opened."),
+        ("apart-1", "A pipeline for water, not gas, and oil."),
+        ("apart-2", "Gas flows by truck; the pipeline waits for oil."),
+    ))
+    ids = store(session, docs)
+    assert found(session, ids, '"gas pipeline"') == {"phrase"}
+    assert found(session, ids, "pipeline NOT oil") == {"phrase"}
+
+
 def test_limit_keeps_the_best(session: Session, corpus: dict[str, int]) -> None:
     everything = search_articles(session, "Ashgabat OR 中亚 OR railway", limit=100)
     top = search_articles(session, "Ashgabat OR 中亚 OR railway", limit=2)
@@ -255,6 +334,15 @@ def test_snippets_mark_matches_in_the_original_text(session: Session, corpus: di
 def test_title_is_highlighted(session: Session, corpus: dict[str, int]) -> None:
     [hit] = search_articles(session, "峰会")
     assert hit.title.marked() == "第二届中国—中亚**峰会**在阿斯塔纳闭幕"
+
+
+def test_a_huge_article_is_indexed_and_found(session: Session) -> None:
+    """200,000 distinct-looking Han characters: far past a tsvector's 1 MB as bigrams."""
+    rng = random.Random(5)
+    text_ = "".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(200_000))
+    ids = store(session, (Doc("huge", "zh", "巨文", text_, ("CN",), (), "S", "2025-01-01"),))
+    [hit] = search_articles(session, text_[:6])
+    assert hit.record["id"] == ids["huge"] and hit.snippet.marked().startswith("**")
 
 
 def test_snippet_of_a_long_text_is_a_window_around_the_match(session: Session) -> None:
@@ -284,10 +372,34 @@ def test_malformed_query_raises_query_error(session: Session, corpus: dict[str, 
         search_articles(session, '"unclosed')
 
 
+def test_a_query_the_engine_rejects_is_a_query_error(session: Session,
+                                                      corpus: dict[str, int]) -> None:
+    broken = ParsedQuery("gas AND", fts='"gas" AND', terms=("gas",), tsquery="'gas' &")
+    with pytest.raises(QueryError, match="cannot run this query") as info:
+        search_articles(session, broken)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("query", ["Samarkand", "covid-19", "3.5", "info@rail.uz",
+                                   '"rail link"', "x.org", "link*", "Turkmenistan",
+                                   "türkmenistan", "ŞAVKAT", "savkat"])
+def test_both_engines_find_the_same_tokens(session: Session, query: str) -> None:
+    """PostgreSQL's parser alone would drop <...> as a tag, read -19, 3.5 and addresses
+    whole, and keep accents that FTS5 folds."""
+    text_ = ("Tashkent<Samarkand rail link> costs 3.5 bn; covid-19 rules at info@rail.uz, "
+             "x.org; Türkmenistan and Şavkat")
+    ids = store(session, (Doc("odd", "en", "Tokens", text_, ("UZ",), (), "S", "2025-01-01"),))
+    assert [hit.record["id"] for hit in search_articles(session, query)] == [ids["odd"]]
+
+
 # --- keeping the index in sync ------------------------------------------------------------
 
-def vocabulary(session: Session) -> list[tuple[str, int, int]]:
-    """Every term in the index with its document and occurrence counts."""
+def vocabulary(session: Session) -> list[tuple[object, ...]]:
+    """What the index holds: FTS5's terms with their document and occurrence counts,
+    or PostgreSQL's tsvector of each article."""
+    if is_postgres(session):
+        return [tuple(row) for row in session.execute(text(
+            "SELECT article_id, document::text FROM article_search ORDER BY article_id"))]
     session.execute(text(
         "CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_vocab USING fts5vocab(main, articles_fts, row)"
     ))
@@ -398,10 +510,9 @@ def test_downgrade_drops_the_index(engine: Engine) -> None:
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, "0001")
-    with engine.connect() as conn:
-        names = set(conn.exec_driver_sql("SELECT name FROM sqlite_master").scalars())
+    names = set(inspect(engine).get_table_names())
     assert "articles" in names
-    assert not any(name.startswith("articles_fts") for name in names)
+    assert not any(name.startswith(("articles_fts", "article_search")) for name in names)
 
 
 # --- show and stats ----------------------------------------------------------------------
@@ -428,7 +539,7 @@ def test_show_unknown_id(session: Session, corpus: dict[str, int]) -> None:
         article_detail(session, 424242)
 
 
-def test_stats_counts(session: Session, corpus: dict[str, int]) -> None:
+def test_stats_counts(db_url: str, session: Session, corpus: dict[str, int]) -> None:
     stats = archive_stats(session)
     assert stats.totals["articles"] == len(DOCS) == stats.totals["sightings"]
     assert stats.totals["snapshots"] == len(DOCS) and stats.totals["sources"] == 4
@@ -437,4 +548,5 @@ def test_stats_counts(session: Session, corpus: dict[str, int]) -> None:
     assert dict(stats.by_theme)["energy"] == 4
     assert dict(stats.by_source)["丝路观察"] == 3
     assert stats.by_month[0] == ("2024-11", 1) and dict(stats.by_month)["2025-06"] == 3
-    assert stats.file_bytes and stats.file_bytes > 0
+    assert stats.database_bytes and stats.database_bytes > 0
+    assert stats.file_bytes == (stats.database_bytes if db_url.startswith("sqlite") else None)

@@ -6,11 +6,10 @@ that keeps failing stops the crawl, and a forced shutdown still ends the run."""
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
-import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +20,7 @@ import pytest
 from lxml.html import fromstring
 from scrapy.settings import Settings
 from scrapy.statscollectors import MemoryStatsCollector
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -33,9 +32,11 @@ from crawler.extensions.run_record import RunRecord, run_outcome
 from crawler.items import PageItem
 from crawler.links.urls import is_http_url, page_identity
 from crawler.pipelines.archive import BATCH_FAILURE_LIMIT, ArchivePipeline, _Pending
-from storage.archive import STORE_ERROR, is_database_failure
+from storage.archive import STORE_ERROR, FetchRecord, is_database_failure, record_fetch
+from storage.engine import make_engine
 from storage.frontier import PendingRequest, add_pending
-from storage.models import Fetch, FrontierEntry, Page, Source
+from storage.migrate import upgrade
+from storage.models import Article, CrawlRun, Fetch, FrontierEntry, Page, Source
 from storage.runs import FAILED_RUNS_LIMIT, resumable_session, start_run
 from tests.support import FAST_CRAWL, REPO, run_crawl, write_seeds
 from tests.synthetic_web import article_page, off_topic, on_topic, write_news_site
@@ -110,7 +111,8 @@ def _item(n: int, source: str, **changes: Any) -> PageItem:
 
 
 def _write(pipeline: ArchivePipeline, items: list[PageItem]) -> list[Any]:
-    results, _ = pipeline._write_batch([_Pending(item, None) for item in items])  # type: ignore[arg-type]
+    results, _, _conflicts = pipeline._write_batch(
+        [_Pending(item, None) for item in items])  # type: ignore[arg-type]
     for item, result in zip(items, results, strict=True):
         pipeline._count(item, result)
     return results
@@ -146,6 +148,55 @@ def test_a_page_that_cannot_be_stored_is_rolled_back_alone(engine: Engine) -> No
     assert pipeline.run.store_failures == [{"url": poison.url, "reason": results[1].error}]
 
 
+def test_a_batch_deadlocked_with_another_writer_is_written_again(pg_url: str) -> None:
+    """PostgreSQL: another writer holds page 2 and waits for page 1, which the batch holds
+    while it waits for page 2. The batch is the deadlock's victim (the other one waits
+    longer before it looks); it is written again, whole, and nothing counts as an error."""
+    engine = make_engine(pg_url)
+    upgrade(engine)
+    pipeline = _pipeline(engine)
+    first, second = _item(1, "Known"), _item(2, "Known")
+
+    def other_writer(ready: threading.Event) -> None:
+        with Session(engine) as other, other.begin():
+            other.execute(text("SET LOCAL deadlock_timeout = '60s'"))
+            _store_raw(other, second)
+            ready.set()
+            deadline = time.monotonic() + 60
+            while not _lock_waits(engine) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            _store_raw(other, first)  # waits for the batch: a deadlock
+
+    ready = threading.Event()
+    thread = threading.Thread(target=other_writer, args=(ready,))
+    thread.start()
+    try:
+        assert ready.wait(30)
+        results, _, conflicts = pipeline._write_batch(
+            [_Pending(first, None), _Pending(second, None)])  # type: ignore[arg-type]
+    finally:
+        thread.join(60)
+    assert [r.error for r in results] == [None, None]
+    assert conflicts == 1
+    with Session(engine) as session:
+        assert sorted(session.scalars(select(Page.url))) == [first.url, second.url]
+        assert len(session.scalars(select(Fetch.id)).all()) == 4  # each writer logged both
+    engine.dispose()
+
+
+def _store_raw(session: Session, item: PageItem) -> None:
+    record_fetch(session, FetchRecord(page_url=item.url, url=item.url, final_url=item.url,
+                                      status=200, headers={}, body=item.body,
+                                      fetched_at=item.fetched_at),
+                 None, run_id=None, outcome="no_article")
+
+
+def _lock_waits(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.scalar(text("SELECT count(*) FROM pg_stat_activity "
+                                "WHERE datname = current_database() AND wait_event_type = 'Lock'"))
+
+
 def test_a_malformed_canonical_page_is_stored_under_its_fetched_url(engine: Engine) -> None:
     pipeline = _pipeline(engine)
     analysed = [_item(n, "Known", analysis=SimpleNamespace(
@@ -165,7 +216,7 @@ def test_a_lost_batch_gives_its_frontier_entries_back(engine: Engine) -> None:
     pipeline.frontier.restore(writes)
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE fetches")  # every write now fails: no such table
-    with pytest.raises(OperationalError):
+    with pytest.raises(DatabaseError):
         _write(pipeline, [_item(1, "Known")])
     assert pipeline.frontier.take() == writes
 
@@ -269,27 +320,30 @@ def two_sources(tmp_path: Path) -> Any:
         yield web, root, len(a_on), len(b_on)
 
 
-def _archive(path: Path) -> dict[str, Any]:
-    with sqlite3.connect(path) as conn:
-        return {
-            "articles": {url for (url,) in conn.execute("SELECT url FROM articles")},
-            "runs": conn.execute("SELECT outcome FROM crawl_runs ORDER BY id").fetchall(),
-            "pages": {url for (url,) in conn.execute("SELECT url FROM pages")},
-            "stats": [json.loads(s) for (s,) in conn.execute(
-                "SELECT stats FROM crawl_runs ORDER BY id")],
-        }
+def _archive(db_url: str) -> dict[str, Any]:
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return {
+                "articles": set(conn.scalars(select(Article.url))),
+                "runs": [(outcome,) for outcome in conn.scalars(
+                    select(CrawlRun.outcome).order_by(CrawlRun.id))],
+                "pages": set(conn.scalars(select(Page.url))),
+                "stats": list(conn.scalars(select(CrawlRun.stats).order_by(CrawlRun.id))),
+            }
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.slow
-def test_malformed_canonicals_cost_no_article_in_any_crawl(two_sources: Any,
+def test_malformed_canonicals_cost_no_article_in_any_crawl(two_sources: Any, db_url: str,
                                                            tmp_path: Path) -> None:
     web, root, a_articles, b_articles = two_sources
     seeds = write_seeds(web, root / "sources.toml", tmp_path / "sources.toml")
-    db = tmp_path / "archive.sqlite"
 
-    first = run_crawl(seeds, f"sqlite:///{db}")
+    first = run_crawl(seeds, db_url)
     assert first.returncode == 0, first.stderr[-3000:]
-    state = _archive(db)
+    state = _archive(db_url)
     assert state["runs"] == [("ok",)]
     a_base, b_base = web.base_url("a"), web.base_url("b")
     assert len([u for u in state["articles"] if u.startswith(a_base)]) == a_articles
@@ -304,9 +358,9 @@ def test_malformed_canonicals_cost_no_article_in_any_crawl(two_sources: Any,
     web.set_override("b", "/", body="<html><body><a href='/section0.html'>0</a> "
                      "<a href='/section1.html'>1</a> <a href='/news/fresh.html'>new</a>"
                      "</body></html>")
-    second = run_crawl(seeds, f"sqlite:///{db}")
+    second = run_crawl(seeds, db_url)
     assert second.returncode == 0, second.stderr[-3000:]
-    state = _archive(db)
+    state = _archive(db_url)
     assert state["runs"] == [("ok",), ("ok",)]
     assert b_base + "/news/fresh.html" in state["articles"]
     assert len(state["articles"]) == a_articles + b_articles + 1
@@ -326,14 +380,15 @@ def slow_site(tmp_path: Path) -> Any:
 
 
 @pytest.mark.slow
-def test_a_second_ctrl_c_still_ends_the_run_with_its_counts(slow_site: Any,
+def test_a_second_ctrl_c_still_ends_the_run_with_its_counts(slow_site: Any, db_url: str,
                                                              tmp_path: Path) -> None:
     web, root = slow_site
     seeds = write_seeds(web, root / "sources.toml", tmp_path / "sources.toml")
-    db = tmp_path / "archive.sqlite"
+    reader = make_engine(db_url, readonly=True)
+    articles_stored = select(func.count()).select_from(Article)
     process = subprocess.Popen(
         [sys.executable, "-m", "crawler", "crawl", "--seeds", str(seeds),
-         "--db", f"sqlite:///{db}", *FAST_CRAWL, "-s", "DOWNLOAD_DELAY=0.2",
+         "--db", db_url, *FAST_CRAWL, "-s", "DOWNLOAD_DELAY=0.2",
          "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "SILKROAD_BATCH_SIZE=2"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
@@ -343,9 +398,9 @@ def test_a_second_ctrl_c_still_ends_the_run_with_its_counts(slow_site: Any,
         while stored < 3 and time.monotonic() < deadline and process.poll() is None:
             time.sleep(0.1)
             try:
-                with sqlite3.connect(db) as conn:
-                    stored = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
-            except sqlite3.OperationalError:
+                with reader.connect() as conn:
+                    stored = conn.scalar(articles_stored) or 0
+            except DatabaseError:
                 pass  # not created or not migrated yet
         assert stored >= 3, "the crawl stored nothing to count"
         process.send_signal(signal.SIGINT)
@@ -355,10 +410,11 @@ def test_a_second_ctrl_c_still_ends_the_run_with_its_counts(slow_site: Any,
     finally:
         if process.poll() is None:
             process.kill()
-    with sqlite3.connect(db) as conn:
-        runs = conn.execute("SELECT outcome, pages_fetched, articles_archived FROM crawl_runs"
-                            ).fetchall()
-        archived = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+    with reader.connect() as conn:
+        runs = conn.execute(select(CrawlRun.outcome, CrawlRun.pages_fetched,
+                                   CrawlRun.articles_archived)).all()
+        archived = conn.scalar(articles_stored)
+    reader.dispose()
     assert len(runs) == 1, output[-3000:]
     outcome, fetched, articles = runs[0]
     assert outcome == "interrupted", output[-3000:]

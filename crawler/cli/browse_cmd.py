@@ -1,19 +1,30 @@
-"""`silkroad browse`: the archive in Datasette, read-only, searchable in all three languages."""
+"""`silkroad browse`: the archive in Datasette, read-only, searchable in all three languages.
+
+Datasette reads SQLite only: a PostgreSQL archive is browsed as an SQLite snapshot
+taken when the command starts (``storage.sqlite_snapshot``, what ``silkroad export
+--format sqlite`` writes), in a temporary folder removed when it stops.
+"""
 
 from __future__ import annotations
 
 import json
+import re
+import signal
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.engine import URL
 
-from crawler.cli.common import db_option, open_archive
+from crawler.cli.common import checked_db_url, console, db_option, open_archive
 from crawler.errors import UsageError
 from storage.archive_file import on_read_only_storage
-from storage.engine import resolve_db_url, sqlite_file
+from storage.engine import is_postgres, parse_db_url, resolve_db_url, sqlite_file
+from storage.sqlite_snapshot import write_sqlite_snapshot
 
 DEFAULT_PORT = 8001
 TEMPLATE_DATABASE = "archive"
@@ -76,19 +87,65 @@ def browse(port: int, host: str, open_browser: bool, db: str | None) -> None:
     "search" query ranks matches and shows highlighted excerpts.
 
     \b
+    A PostgreSQL archive is served as a snapshot taken at start: later crawls
+    are not in it until browse is started again.
+
+    \b
     Example:
       silkroad browse --db sqlite:///demo.sqlite --port 8001
       then open http://127.0.0.1:8001/demo/articles?_search=中亚
+      silkroad browse --db postgresql://me@dbhost/silkroad
     """
+    with _stopped_cleanly_by_sigterm():
+        _browse(parse_db_url(checked_db_url(db)), db, host, port, open_browser)
+
+
+@contextmanager
+def _stopped_cleanly_by_sigterm() -> Iterator[None]:
+    """SIGTERM ends browse as Ctrl-C does, its temporary files removed. Uvicorn
+    shuts down on it, then raises it again with the handler it found: ours."""
+    def stop(_signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _browse(url: URL, db: str | None, host: str, port: int, open_browser: bool) -> None:
+    if is_postgres(url):
+        engine = open_archive(db, readonly=True)
+        with tempfile.TemporaryDirectory(prefix="silkroad-browse-") as tmp:
+            path = Path(tmp) / f"{_file_name(url.database or 'archive')}.sqlite"
+            console.print(f"Taking an SQLite snapshot of {url.render_as_string()} to browse: "
+                          "crawls after this moment are not in it (keep one with "
+                          "`silkroad export --format sqlite -o FILE`).",
+                          markup=False, soft_wrap=True)
+            counts = write_sqlite_snapshot(engine, path)
+            engine.dispose()
+            console.print(f"Snapshot ready: {counts['articles']} article(s).", markup=False)
+            _serve(path, host, port, open_browser)
+        return
+    path = archive_path(db)
+    # Checked (ours, not newer) and migrated where writable: the index must exist.
+    open_archive(db, readonly=True).dispose()
+    _serve(path, host, port, open_browser)
+
+
+def _file_name(database: str) -> str:
+    """The database name as a file name; Datasette names the database after it."""
+    return re.sub(r"[^\w.-]+", "_", database).strip("._") or "archive"
+
+
+def _serve(path: Path, host: str, port: int, open_browser: bool) -> None:
     from datasette import cli as datasette_cli
     from datasette.plugins import pm
     from datasette.utils import tilde_encode
 
     from storage import datasette_plugin
 
-    path = archive_path(db)
-    # Checked (ours, not newer) and migrated where writable: the index must exist.
-    open_archive(db, readonly=True).dispose()
     if not pm.is_registered(datasette_plugin):
         pm.register(datasette_plugin, name=datasette_plugin.PLUGIN_NAME)
     with tempfile.TemporaryDirectory(prefix="silkroad-browse-") as tmp:

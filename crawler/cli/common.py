@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import DBAPIError
 
 from crawler.errors import DatabaseUrlError
@@ -61,6 +61,46 @@ def db_option(func: F) -> F:
         help="Archive: sqlite:///PATH, PATH, or postgresql://USER@HOST[:PORT]/DATABASE "
              "(default: $SILKROAD_DB, else sqlite:///archive.sqlite).",
     )(func)
+
+
+def display_url(url: str) -> str:
+    """The archive's URL as printed: a PostgreSQL password never reaches the terminal."""
+    parsed = parse_db_url(url)
+    return parsed.render_as_string(hide_password=True) if is_postgres(parsed) else url
+
+
+def check_db(url: str, *, for_writing: bool) -> None:
+    """Before a long command starts (a crawl, the demo): the SQLite file is ours
+    (``check_db_file``), the PostgreSQL server answers and its database is not at a
+    newer schema. Either is a one-line error; nothing is created or migrated."""
+    if not is_postgres(parse_db_url(url)):
+        check_db_file(url, for_writing=for_writing)
+        return
+    engine = make_engine(url)
+    try:
+        _known_revision(engine)
+    finally:
+        engine.dispose()
+
+
+def _known_revision(engine: Engine) -> str | None:
+    """The archive's schema revision; None for an empty database. A database we cannot
+    reach, holding someone else's tables, or from a newer Silkroad is an error."""
+    try:
+        revision = current_revision(engine)
+        if revision is None:
+            with engine.connect() as conn:
+                if inspect(conn).get_table_names():
+                    raise DatabaseUrlError(
+                        f"not a Silkroad archive: PostgreSQL database {engine.url.database!r} "
+                        "holds other tables (give an empty database or a Silkroad archive)")
+    except DBAPIError as exc:
+        raise DatabaseUrlError(describe_database_error(engine.url, exc)) from None
+    if revision is not None and not is_known_revision(revision):
+        raise DatabaseUrlError(
+            f"database {engine.url.database!r} has schema revision {revision!r}, newer than "
+            f"this silkroad knows ({head_revision()}): upgrade silkroad to use it")
+    return revision
 
 
 def check_db_file(url: str, *, for_writing: bool) -> ArchiveFile | None:
@@ -137,20 +177,15 @@ def _open_postgres(url: str, readonly: bool) -> Engine:
     empty archive; an older schema is upgraded first, as on SQLite."""
     writer = make_engine(url)
     try:
-        revision = current_revision(writer)
-    except DBAPIError as exc:
+        revision = _known_revision(writer)
+    except DatabaseUrlError:
         writer.dispose()
-        raise DatabaseUrlError(describe_database_error(writer.url, exc)) from None
+        raise
     if readonly and revision is None:
         writer.dispose()
         raise DatabaseUrlError(
             f"no archive in PostgreSQL database {writer.url.database!r}: crawl into it first "
             "(silkroad crawl, silkroad demo) or run `silkroad db upgrade`")
-    if revision is not None and not is_known_revision(revision):
-        writer.dispose()
-        raise DatabaseUrlError(
-            f"database {writer.url.database!r} has schema revision {revision!r}, newer than "
-            f"this silkroad knows ({head_revision()}): upgrade silkroad to use it")
     if not readonly or revision != head_revision():
         upgrade(writer)
     if not readonly:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from crawler.cli.common import check_db_file, console, db_option
+from crawler.cli.common import check_db, console, db_option, display_url
 from crawler.cli.progress import (
     CrawlProgress,
     WorkersProgress,
@@ -59,7 +59,7 @@ def crawl_and_report(settings: object, db_url: str, *, quiet_logs: bool) -> Craw
     logging.root.setLevel(level)
     progress = CrawlProgress(console)
     report = run_crawl(settings, on_start=progress.attach)
-    print_summary(console, report, db_url)
+    print_summary(console, report, display_url(db_url))
     return report
 
 
@@ -94,7 +94,7 @@ def crawl(seeds: str | None, db: str | None, max_pages: int | None, depth: int |
       silkroad crawl --workers 4 --db postgresql://crawler@db.example/archive
     """
     db_url = resolve_db_url(db)
-    check_db_file(db_url, for_writing=True)
+    check_db(db_url, for_writing=True)
     seeds_file = seeds or str(default_seeds_path())
     overrides = {"SILKROAD_RESUME": str(resume), **parse_settings(settings)}
     if workers is not None:
@@ -130,5 +130,5 @@ def crawl_with_workers(db_url: str, seeds_file: str, workers: int, *, resume: bo
             settings=passed, show_log=show_log, on_progress=spinner.update)
     finally:
         spinner.stop()
-    print_workers_summary(console, report, db_url)
+    print_workers_summary(console, report, display_url(db_url))
     return report

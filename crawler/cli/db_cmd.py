@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from crawler.cli.common import check_db_file, checked_db_url, console, db_option
-from storage.engine import make_engine, resolve_db_url
+from crawler.cli.common import check_db, checked_db_url, console, db_option, display_url
+from storage.engine import make_engine
 from storage.migrate import current_revision, head_revision, upgrade
 
 
@@ -27,14 +27,20 @@ def db_upgrade(db: str | None) -> None:
     \b
     Example:
       silkroad db upgrade --db sqlite:///archive.sqlite
+      silkroad db upgrade --db postgresql://me@dbhost/silkroad   # after createdb silkroad
     """
-    check_db_file(checked_db_url(db), for_writing=True)
-    engine = make_engine(resolve_db_url(db))
-    before = current_revision(engine)
-    changed = upgrade(engine)
-    after = current_revision(engine)
-    engine.dispose()
+    url = checked_db_url(db)
+    check_db(url, for_writing=True)
+    engine = make_engine(url)
+    try:
+        before = current_revision(engine)
+        changed = upgrade(engine)
+        after = current_revision(engine)
+    finally:
+        engine.dispose()
     if changed:
-        console.print(f"Upgraded {resolve_db_url(db)} from {before or 'empty'} to {after}.")
+        console.print(f"Upgraded {display_url(url)} from {before or 'empty'} to {after}.",
+                      markup=False, soft_wrap=True)
     else:
-        console.print(f"{resolve_db_url(db)} is at the newest schema ({head_revision()}).")
+        console.print(f"{display_url(url)} is at the newest schema ({head_revision()}).",
+                      markup=False, soft_wrap=True)

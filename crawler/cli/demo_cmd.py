@@ -12,7 +12,7 @@ import click
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from crawler.cli.common import check_db_file, console, db_option
+from crawler.cli.common import check_db, console, db_option, display_url
 from crawler.cli.crawl_cmd import crawl_and_report
 from crawler.crawl_runner import crawl_settings
 from crawler.demo.loopback_web import LoopbackWeb, demo_web_dir
@@ -52,7 +52,7 @@ def demo(db: str | None) -> None:
       silkroad search 中亚 --db sqlite:///demo.sqlite
     """
     db_url = resolve_db_url(db)
-    check_db_file(db_url, for_writing=True)
+    check_db(db_url, for_writing=True)
     web_dir = demo_web_dir()
     expected = tomllib.loads((web_dir / "EXPECTED.toml").read_text(encoding="utf-8"))
     with start_demo_web(web_dir) as web, \
@@ -96,4 +96,4 @@ def show_run_articles(db_url: str, expected: dict) -> None:
     console.print(f"\nExample search for [bold]{term}[/]: {len(hits)} article(s)")
     for record in hits[:5]:
         console.print(f"  #{record['id']} {record['title']}")
-    console.print(f"\nTry: silkroad search {term} --db {db_url}")
+    console.print(f"\nTry: silkroad search {term} --db {display_url(db_url)}", markup=False)

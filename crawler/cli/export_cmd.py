@@ -1,4 +1,4 @@
-"""`silkroad export`: stream the archive out as JSON Lines or CSV."""
+"""`silkroad export`: the archive out as JSON Lines, CSV, WARC or an SQLite snapshot."""
 
 from __future__ import annotations
 
@@ -19,11 +19,12 @@ from crawler.cli.common import (
     err_console,
     open_archive,
 )
-from crawler.cli.safe_output import STDOUT, output_stream, output_target
+from crawler.cli.safe_output import STDOUT, output_file, output_stream, output_target
 from crawler.errors import UsageError
 from storage.engine import sqlite_file
 from storage.models import Source
 from storage.records import RECORD_FIELDS, ArticleFilter, iter_records, parse_day
+from storage.sqlite_snapshot import write_sqlite_snapshot
 from storage.warc_export import write_warc
 
 # Spreadsheets read a cell starting with these as a formula; the fullwidth forms too,
@@ -90,10 +91,12 @@ def csv_cell(value: Any) -> Any:
 
 
 @click.command("export")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "warc"]), default="jsonl",
-              show_default=True,
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "warc", "sqlite"]),
+              default="jsonl", show_default=True,
               help="jsonl/csv: one record per article; warc: every stored response and "
-                   "revisit as WARC 1.1 (needs --output, filters do not apply).")
+                   "revisit as WARC 1.1; sqlite: the whole archive as one SQLite file "
+                   "that search, stats and browse open (warc and sqlite need --output; "
+                   "filters do not apply).")
 @click.option("--output", "-o", metavar="PATH",
               help="Write this file (whole or not at all) instead of stdout; - is stdout. "
                    "Never the archive itself, a device or a pipe.")
@@ -113,17 +116,18 @@ def export(fmt: str, output: str | None, force: bool, lang: str | None, country:
       silkroad export --format jsonl --output archive.jsonl
       silkroad export --format csv --country KZ --since 2025-01-01 > kz.csv
       silkroad export --format warc --output archive.warc.gz
+      silkroad export --format sqlite -o team.sqlite --db postgresql://me@db/silkroad
       silkroad export -o - | gzip > archive.jsonl.gz
       silkroad export --output archive.jsonl --force   # replace last week's export
     """
-    if fmt == "warc":
+    if fmt in ("warc", "sqlite"):
         given = [name for name, value in (("--lang", lang), ("--country", country),
                                           ("--theme", theme), ("--source", source),
                                           ("--since", since), ("--until", until)) if value]
         if given:
-            raise UsageError(f"--format warc exports everything: {', '.join(given)} "
+            raise UsageError(f"--format {fmt} exports everything: {', '.join(given)} "
                              "cannot apply")
-        export_warc(db, output, force)
+        (export_warc if fmt == "warc" else export_sqlite)(db, output, force)
         return
     filters = make_filter(lang, country, theme, source, since, until)
     target = _checked_output(db, output, force)
@@ -168,3 +172,19 @@ def export_warc(db: str | None, output: str | None, force: bool) -> None:
         engine.dispose()
     console.print(f"Wrote {target}: {counts['response']} response and "
                   f"{counts['revisit']} revisit record(s).")
+
+
+def export_sqlite(db: str | None, output: str | None, force: bool) -> None:
+    if output in (None, STDOUT):
+        raise UsageError("--format sqlite writes a database file: give --output FILE.sqlite")
+    target = _checked_output(db, output, force)
+    assert target is not None
+    engine = open_archive(db, readonly=True)
+    try:
+        with output_file(target) as partial:
+            counts = write_sqlite_snapshot(engine, partial)
+    finally:
+        engine.dispose()
+    console.print(f"Wrote {target}: {counts['articles']} article(s), {counts['snapshots']} "
+                  f"snapshot(s), {counts['crawl_runs']} run(s), search index rebuilt. "
+                  f"Read it with --db {target}", markup=False, soft_wrap=True)

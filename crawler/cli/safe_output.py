@@ -91,6 +91,30 @@ def output_stream(target: Path | None, mode: str = "w") -> Iterator[IO[Any]]:
         raise
 
 
+@contextmanager
+def output_file(target: Path) -> Iterator[Path]:
+    """For writers that open a file by name (an SQLite database): an empty temporary
+    file beside ``target``, renamed to it when the block completes; on any failure it
+    and its -wal/-shm/-journal companions are removed and ``target`` left as it was."""
+    try:
+        descriptor, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
+                                            dir=target.parent)
+    except OSError as exc:
+        raise UsageError(f"cannot write in {target.parent}: {exc.strerror}") from None
+    os.close(descriptor)
+    partial = Path(name)
+    try:
+        os.chmod(partial, _file_mode(target))
+        yield partial
+        os.replace(partial, target)
+    except BaseException as exc:
+        for suffix in _ARCHIVE_COMPANIONS:
+            Path(f"{partial}{suffix}").unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
+        raise
+
+
 def _file_mode(target: Path) -> int:
     """The replaced file's permissions, else what a plain ``open`` would give."""
     try:

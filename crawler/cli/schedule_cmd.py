@@ -85,7 +85,7 @@ def schedule(every: str | None, cron: str | None, seeds: str | None, db: str | N
     if requested is None:
         requested = Schedule.from_table(seeds_file.schedule, str(seeds_file.path))
     job = CrawlJob.create(seeds, db_url, settings)
-
+    open_archive(db_url).dispose()  # a mistaken --db is one line, before the service starts
     service = CrawlScheduler(db_url)
     service.open()
     try:
@@ -130,6 +130,8 @@ def _manage_jobs(db_url: str, remove_job: str | None) -> None:
     path = sqlite_file(db_url)
     if path is not None and not path.is_file():
         raise UsageError(f"no archive at {path}: check --db (nothing to list or remove)")
+    # Never creates an archive (a PostgreSQL database without one is an error too).
+    open_archive(db_url, readonly=True).dispose()
     service = CrawlScheduler(db_url)
     service.open()
     try:

@@ -200,6 +200,8 @@ def _stats_tables(stats: ArchiveStats) -> None:
         totals.add_row(name.replace("_", " "), f"{value:,}")
     if stats.file_bytes is not None:
         totals.add_row("file size", f"{stats.file_bytes / 1e6:,.1f} MB")
+    elif stats.database_bytes is not None:
+        totals.add_row("database size", f"{stats.database_bytes / 1e6:,.1f} MB")
     console.print(totals)
     for title, counts in (("By source", stats.by_source), ("By language", stats.by_language),
                           ("By country", stats.by_country), ("By theme", stats.by_theme),

@@ -7,7 +7,7 @@ import sys
 import click
 from sqlalchemy.orm import Session
 
-from crawler.cli.common import check_db_file, db_option
+from crawler.cli.common import check_db, db_option
 from crawler.cli.crawl_cmd import crawl_and_report, parse_settings, setting_option
 from crawler.crawl_runner import crawl_settings
 from crawler.errors import UsageError
@@ -71,7 +71,7 @@ def worker(db: str | None, session_id: int | None, seeds: str | None, max_pages:
       silkroad worker --db archive.sqlite --session 42 -s CONCURRENT_REQUESTS=32
     """
     db_url = resolve_db_url(db)
-    check_db_file(db_url, for_writing=True)
+    check_db(db_url, for_writing=True)
     session_id, seeds_file = session_to_join(db_url, session_id, seeds)
     scrapy_settings = crawl_settings(
         seeds_file=seeds_file, db_url=db_url, max_pages=max_pages,

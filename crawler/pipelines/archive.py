@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +39,7 @@ from storage.archive import (
     SourceCache,
     StoreResult,
     is_database_failure,
+    is_write_conflict,
     record_fetch,
     record_store_error,
 )
@@ -45,6 +48,8 @@ log = logging.getLogger(__name__)
 
 ENGINE_WAKE_DELAY = 0.01  # seconds
 BATCH_FAILURE_LIMIT = 3  # whole batches in a row that could not be written: the crawl stops
+CONFLICT_ATTEMPTS = 5  # tries of a batch that concurrent writers keep rolling back (PostgreSQL)
+CONFLICT_BACKOFF = 0.05  # seconds before the second try, doubled for each next one, jittered
 
 
 class OffTopic(DropItem):
@@ -198,8 +203,8 @@ class ArchivePipeline:
         loop = asyncio.get_running_loop()
         self._writes_in_flight += 1
         try:
-            results, committed = await loop.run_in_executor(self.database.writer,
-                                                            self._write_batch, batch)
+            results, committed, conflicts = await loop.run_in_executor(
+                self.database.writer, self._write_batch, batch)
         except Exception as exc:
             self.frontier.settled()
             log.exception("could not write a batch of %d pages", len(batch))
@@ -216,6 +221,8 @@ class ArchivePipeline:
             if self._pending or self.frontier:
                 self._schedule_flush()
         self._batch_failures_in_a_row = 0
+        if conflicts:
+            self.stats.inc_value(Stat.WRITE_CONFLICTS, conflicts)
         self.frontier.settled()
         self.crawler.signals.send_catch_log(frontier_committed, urls=committed.done,
                                             added=len(committed.pending)
@@ -276,28 +283,48 @@ class ArchivePipeline:
         if engine is not None and getattr(engine, "spider", None) is not None:
             asyncio.ensure_future(engine.close_spider_async(reason="store_failed"))
 
-    def _write_batch(self, batch: list[_Pending]) -> tuple[list[StoreResult], FrontierWrites]:
-        """The batch in one transaction; if one of its pages cannot be stored, again with
-        each page in a savepoint of its own (which costs every page about a sixth more
-        when done always), so that page is rolled back alone and the rest commits."""
+    def _write_batch(self, batch: list[_Pending]
+                     ) -> tuple[list[StoreResult], FrontierWrites, int]:
+        """The batch's results, the frontier writes it committed, and how often it was
+        written again from the start because PostgreSQL rolled it back for a concurrent
+        writer's sake (a deadlock between two crawls storing the same texts): that is no
+        page's fault and no failure of the database. Runs on the writer thread; the
+        caller counts."""
         # Given back to the recorder if nothing commits; the pages' own requests are done
         # only with the pages, and stay pending for a resume if the batch is lost.
         writes = self.frontier.take()
         stored = [url for p in batch for url in p.item.request_urls]
         try:
+            for conflicts in range(CONFLICT_ATTEMPTS - 1):
+                try:
+                    return (*self._write_attempt(batch, writes, stored), conflicts)
+                except Exception as exc:
+                    if not is_write_conflict(exc):
+                        raise
+                    self._sources = SourceCache()  # ids created in the rolled-back batch
+                    delay = CONFLICT_BACKOFF * 2 ** conflicts * random.uniform(0.5, 1.5)
+                    log.info("a concurrent writer rolled back a batch of %d pages (%s): "
+                             "writing it again in %.2f s", len(batch), _reason(exc), delay)
+                    time.sleep(delay)  # the writer thread's, not the reactor's
+            return (*self._write_attempt(batch, writes, stored), CONFLICT_ATTEMPTS - 1)
+        except Exception:
+            self.frontier.restore(writes)
+            raise
+
+    def _write_attempt(self, batch: list[_Pending], writes: FrontierWrites, stored: list[str]
+                       ) -> tuple[list[StoreResult], FrontierWrites]:
+        """The batch in one transaction; if one of its pages cannot be stored, again with
+        each page in a savepoint of its own (which costs every page about a sixth more
+        when done always), so that page is rolled back alone and the rest commits."""
+        try:
             return self._write_transaction(batch, writes, stored, isolated=False)
         except Exception as exc:
-            if is_database_failure(exc):
-                self.frontier.restore(writes)
+            if is_database_failure(exc) or is_write_conflict(exc):
                 raise
             self._sources = SourceCache()  # ids created in the rolled-back transaction are gone
             log.warning("a page of a batch of %d could not be stored: writing them one by one",
                         len(batch))
-        try:
-            return self._write_transaction(batch, writes, stored, isolated=True)
-        except Exception:
-            self.frontier.restore(writes)
-            raise
+        return self._write_transaction(batch, writes, stored, isolated=True)
 
     def _write_transaction(self, batch: list[_Pending], writes: FrontierWrites,
                            stored: list[str], *, isolated: bool
@@ -319,7 +346,7 @@ class ArchivePipeline:
             with session.begin_nested():
                 return self._write_one(session, item)
         except Exception as exc:
-            if is_database_failure(exc):
+            if is_database_failure(exc) or is_write_conflict(exc):
                 raise
             self._sources.forget_since(known)
             reason = _reason(exc)
@@ -343,7 +370,7 @@ class ArchivePipeline:
                 record_store_error(session, fetch, run_id=self.run_id,
                                    source_id=self._sources.id_for(session, item.source))
         except Exception as exc:
-            if is_database_failure(exc):
+            if is_database_failure(exc) or is_write_conflict(exc):
                 raise
             self._sources.forget_since(known)
             log.error("could not record the store error of %s either: %s", item.url, exc)

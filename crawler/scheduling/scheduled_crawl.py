@@ -56,6 +56,7 @@ CHILD_KILL_SECONDS = 1.0
 # A run row without a pid younger than this is a child being launched (storage.runs).
 LAUNCH_SECONDS = int(LAUNCH_GRACE.total_seconds())
 SCHEDULER_PID = "scheduler_pid"
+DB_URL_ENV = "SILKROAD_DB"
 
 
 def absolute_db_url(url: str) -> str:
@@ -88,9 +89,13 @@ class CrawlJob:
         return {"seeds_file": self.seeds_file, "db_url": self.db_url,
                 "settings": list(self.settings)}
 
+    def env(self) -> dict[str, str]:
+        """The archive reaches the child through its environment, not its argv, which
+        anyone on the machine can read (ps): a PostgreSQL URL may carry a password."""
+        return {DB_URL_ENV: self.db_url}
+
     def argv(self, run_id: int) -> list[str]:
-        argv = [sys.executable, "-m", "crawler", "crawl", "--seeds", self.seeds_file,
-                "--db", self.db_url]
+        argv = [sys.executable, "-m", "crawler", "crawl", "--seeds", self.seeds_file]
         for setting in self.settings:
             argv += ["-s", setting]
         return argv + ["-s", f"SILKROAD_TRIGGER={SCHEDULE_TRIGGER}",
@@ -119,9 +124,9 @@ class RunningCrawls:
     def stopping(self) -> bool:
         return self._stopping
 
-    def launch(self, run_id: int, argv: list[str], *, stdout: int | None = None
-               ) -> subprocess.Popen[bytes]:
-        env = dict(os.environ)
+    def launch(self, run_id: int, argv: list[str], extra_env: dict[str, str] | None = None,
+               *, stdout: int | None = None) -> subprocess.Popen[bytes]:
+        env = {**os.environ, **(extra_env or {})}
         root = str(Path(crawler.__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         env[PARENT_PID_ENV] = str(os.getpid())  # the child stops if this process dies
@@ -204,7 +209,7 @@ def run_scheduled_crawl(seeds_file: str, db_url: str, settings: Sequence[str] = 
             return {"run_id": None, "outcome": "skipped", "exit_status": None, "seconds": 0.0}
         log.info("scheduled crawl of %s: run %d starting", seeds_file, run_id)
         try:
-            child = RUNNING.launch(run_id, job.argv(run_id))
+            child = RUNNING.launch(run_id, job.argv(run_id), job.env())
         except BaseException:
             with sessions.begin() as session:
                 settle_run(session, run_id, None, stopping=RUNNING.stopping)

@@ -8,14 +8,24 @@ characters a phrase of consecutive tokens, findable with stock FTS5. Stock
 matters: Datasette (stdlib ``sqlite3``, no extensions) must open and query the
 same index. Queries go through the same function, so both sides agree.
 
+PostgreSQL gets the same text cut into ``unicode61``'s tokens (``search_text``),
+accented Latin letters folded as ``remove_diacritics 2`` folds them (Türkmenistan
+finds Turkmenistan on both): its own parser would otherwise read e-mail addresses,
+URLs, decimals, signed numbers ("covid-19" as covid, -19) and anything between <
+and > (dropped as a tag) differently, and the two engines would find different
+articles.
+
 The transform is part of the index's definition: changing it means a
 migration that rebuilds ``articles_fts`` (``storage.search.index.rebuild_index``).
 """
 
 from __future__ import annotations
 
+import re
+import sqlite3
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 from operator import add
 
 from crawler.analysis.script import HAN_RUN
@@ -44,6 +54,45 @@ def fts_text(value: str | None) -> str:
     if not value:
         return ""
     return HAN_RUN.sub(lambda m: " " + bigrams(m.group()) + " ", _fold(value))
+
+
+# A token of SQLite's unicode61 tokenizer: a run of letters and digits.
+_WORD = re.compile(r"[^\W_]+")
+# The Latin blocks where remove_diacritics folds letters.
+_LATIN_RANGES = ((0xC0, 0x24F), (0x1E00, 0x1EFF))
+_LATIN = re.compile("[" + "".join(f"{chr(a)}-{chr(b)}" for a, b in _LATIN_RANGES) + "]")
+
+
+@lru_cache(maxsize=1)
+def _latin_folds() -> dict[str, str]:
+    """Each accented Latin letter as unicode61 (remove_diacritics 2) indexes it, asked
+    of SQLite itself so that the two engines cannot disagree."""
+    letters = [chr(code) for first, last in _LATIN_RANGES
+               for code in range(first, last + 1) if chr(code).isalpha()]
+    db = sqlite3.connect(":memory:")
+    try:
+        db.execute("CREATE VIRTUAL TABLE f USING fts5(x, "
+                   "tokenize='unicode61 remove_diacritics 2')")
+        db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(f, instance)")
+        db.executemany("INSERT INTO f(rowid, x) VALUES (?, ?)", enumerate(letters))
+        folded = dict(db.execute("SELECT doc, term FROM v"))
+    finally:
+        db.close()
+    return {letter: folded.get(n, letter) for n, letter in enumerate(letters)}
+
+
+def index_words(transformed: str) -> list[str]:
+    """The tokens in already transformed text (what FTS5 finds in it), accented
+    Latin letters folded as FTS5 folds them."""
+    if _LATIN.search(transformed):
+        folds = _latin_folds()
+        transformed = _LATIN.sub(lambda m: folds.get(m.group(), m.group()), transformed)
+    return _WORD.findall(transformed)
+
+
+def search_text(value: str | None) -> str:
+    """``fts_text`` as bare tokens, one space apart: PostgreSQL's ``to_tsvector`` input."""
+    return " ".join(index_words(fts_text(value)))
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 On SQLite it is the FTS5 table ``articles_fts``; on PostgreSQL the table
 ``article_search``, one ``tsvector`` per article (title weight A, body B) under a
-GIN index. Both are fed the same transformed text (``fts_text``), so Chinese is
-searchable by any substring of two or more characters on either.
+GIN index. Both are fed the same transformed text (``fts_text``; PostgreSQL as
+its bare tokens, ``search_text``), so Chinese is searchable by any substring of
+two or more characters on either.
 
 The table is contentless (``content=''``): it stores the inverted index and
 nothing else, so the archive does not hold every text twice. The price is
@@ -24,7 +25,7 @@ from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
 from storage.models import Article
-from storage.search.fts_text import fts_text
+from storage.search.fts_text import fts_text, search_text
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,12 @@ _DELETE = text(
     "VALUES ('delete', :id, :title, :body)"
 )
 REBUILD_BATCH = 1000
+# A tsvector holds at most 1 MB; a token costs up to ~6 bytes per character of
+# search_text (Han bigrams of 4-byte characters, each unique), so this much of a
+# title and text always fits. Longer texts are searchable in their first part only
+# on PostgreSQL (some 45,000 Chinese characters or 20,000 English words).
+PG_TITLE_CHARS = 10_000
+PG_BODY_CHARS = 140_000
 
 Executor = Session | Connection
 
@@ -52,14 +59,24 @@ def is_postgres(executor: Executor) -> bool:
     return bind.dialect.name == "postgresql"
 
 
-def index_row(article_id: int, title: str | None, body: str | None) -> dict[str, object]:
+def index_row(article_id: int, title: str | None, body: str | None,
+              postgres: bool = False) -> dict[str, object]:
+    if postgres:
+        return {"id": article_id, "title": _pg_text(title, PG_TITLE_CHARS),
+                "body": _pg_text(body, PG_BODY_CHARS)}
     return {"id": article_id, "title": fts_text(title), "body": fts_text(body)}
+
+
+def _pg_text(value: str | None, limit: int) -> str:
+    tokens = search_text(value)
+    return tokens if len(tokens) <= limit else tokens[:limit].rpartition(" ")[0]
 
 
 def index_article(session: Executor, article: Article) -> None:
     """Add a newly inserted (flushed) article to the index."""
-    session.execute(_PG_INSERT if is_postgres(session) else _INSERT,
-                    index_row(article.id, article.title, article.text))
+    postgres = is_postgres(session)
+    session.execute(_PG_INSERT if postgres else _INSERT,
+                    index_row(article.id, article.title, article.text, postgres))
 
 
 def unindex_article(session: Executor, article_id: int, title: str | None,
@@ -72,9 +89,10 @@ def unindex_article(session: Executor, article_id: int, title: str | None,
 
 
 def index_rows(connection: Executor, rows: Iterable[tuple[int, str | None, str | None]]) -> int:
-    batch = [index_row(*row) for row in rows]
+    postgres = is_postgres(connection)
+    batch = [index_row(*row, postgres) for row in rows]
     if batch:
-        connection.execute(_PG_INSERT if is_postgres(connection) else _INSERT, batch)
+        connection.execute(_PG_INSERT if postgres else _INSERT, batch)
     return len(batch)
 
 

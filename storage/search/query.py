@@ -1,12 +1,19 @@
-"""The user's search syntax, parsed and rewritten as a safe FTS5 expression.
+"""The user's search syntax, parsed into a small tree and written out for each engine.
 
 Users write words, "quoted phrases", ``pipe*`` prefixes, AND / OR / NOT
 (uppercase; NOT is binary: ``pipeline NOT oil``) and parentheses; words next
-to each other must all match. Every term reaches FTS5 double-quoted, after the
-same transform as the indexed text (so 中吉乌铁路 becomes the phrase
-"中吉 吉乌 乌铁 铁路"), which leaves no way for input to be read as FTS5 syntax,
-and the expression is bound as a parameter, never spliced into SQL. Anything
-we cannot make sense of is a ``QueryError`` with a one-line explanation.
+to each other must all match. The parser builds a tree of terms (a word or a
+phrase, maybe a prefix), AND, OR and NOT, which is rendered twice:
+
+* for SQLite FTS5, every term double-quoted after the same transform as the
+  indexed text (so 中吉乌铁路 becomes the phrase "中吉 吉乌 乌铁 铁路");
+* for PostgreSQL's ``to_tsquery``, every word of a term single-quoted and the
+  words of one term chained with ``<->`` (followed by), ``:*`` on a prefix,
+  ``&``, ``|`` and ``a & !b``.
+
+Quoting leaves no way for input to be read as either engine's syntax, and the
+expression is bound as a parameter, never spliced into SQL. Anything we cannot
+make sense of is a ``QueryError`` with a one-line explanation.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from functools import lru_cache
 
 from crawler.analysis.script import has_han
 from crawler.errors import QueryError
-from storage.search.fts_text import fts_text
+from storage.search.fts_text import fts_text, index_words
 
 OPERATORS = ("AND", "OR", "NOT")
 MAX_TERMS = 64
@@ -34,12 +41,44 @@ class Token:
 
 
 @dataclass(frozen=True)
+class Term:
+    """A word or phrase as the index sees it (transformed); ``prefix``: its last word is."""
+
+    text: str
+    prefix: bool
+
+
+@dataclass(frozen=True)
+class Group:
+    """All (``AND``) or any (``OR``) of two or more parts."""
+
+    operator: str
+    parts: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    """``left`` but not ``right``."""
+
+    left: Node
+    right: Node
+
+
+Node = Term | Group | Not
+
+
+@dataclass(frozen=True)
 class ParsedQuery:
-    """``fts`` is the MATCH expression; ``terms`` the searchable terms, for display."""
+    """``fts``: the FTS5 MATCH expression; ``tsquery``: the text for PostgreSQL's
+    ``to_tsquery``; ``terms``: the searchable terms, for display; ``loose``: a
+    tsquery that matches a superset of ``tsquery`` and that the GIN index answers
+    alone (no phrases, no NOT), for picking candidates."""
 
     source: str
     fts: str
     terms: tuple[str, ...]
+    tsquery: str = ""
+    loose: str = ""
 
 
 MIN_STEMMED_LENGTH = 5
@@ -107,18 +146,50 @@ def _searchable(value: str) -> bool:
     return any(unicodedata.category(ch)[0] in "LN" for ch in value)
 
 
-def _quote(value: str, prefix: bool) -> str:
+def _term(value: str, prefix: bool) -> Term:
     transformed = " ".join(fts_text(value).split())
     # A lone Han character only ever occurs inside bigrams: find it as their prefix.
     if len(transformed) == 1 and has_han(transformed):
         prefix = True
-    return '"' + transformed.replace('"', '""') + '"' + (" *" if prefix else "")
+    return Term(transformed, prefix)
+
+
+def to_fts5(node: Node) -> str:
+    """The FTS5 MATCH expression of ``node``."""
+    if isinstance(node, Term):
+        return '"' + node.text.replace('"', '""') + '"' + (" *" if node.prefix else "")
+    if isinstance(node, Not):
+        return f"({to_fts5(node.left)} NOT {to_fts5(node.right)})"
+    return "(" + f" {node.operator} ".join(map(to_fts5, node.parts)) + ")"
+
+
+_TS_OPERATORS = {"AND": " & ", "OR": " | "}
+
+
+def to_tsquery(node: Node, loose: bool = False) -> str:
+    """The ``to_tsquery`` text of ``node``: the same words as FTS5 would see, quoted.
+
+    ``loose`` drops what the GIN index cannot answer without reading each document:
+    a phrase's order (its words ANDed) and NOT (its left side alone).
+    """
+    if isinstance(node, Term):
+        words = ["'" + word.replace("'", "''") + "'" for word in index_words(node.text)]
+        if node.prefix:
+            words[-1] += ":*"
+        return words[0] if len(words) == 1 else \
+            "(" + (" & " if loose else " <-> ").join(words) + ")"
+    if isinstance(node, Not):
+        if loose:
+            return to_tsquery(node.left, loose)
+        return f"({to_tsquery(node.left)} & !{to_tsquery(node.right)})"
+    return "(" + _TS_OPERATORS[node.operator].join(to_tsquery(part, loose)
+                                                   for part in node.parts) + ")"
 
 
 class _Parser:
     """Recursive descent; NOT binds tighter than AND, AND tighter than OR (as in FTS5).
 
-    Each rule returns the FTS5 text of its part, or None when the part holds
+    Each rule returns the tree of its part, or None when the part holds
     nothing searchable (say, a lone "&"), which the rule above then drops.
     """
 
@@ -135,13 +206,13 @@ class _Parser:
         self.position += 1
         return token
 
-    def parse(self) -> str | None:
+    def parse(self) -> Node | None:
         expression = self.or_expr(0)
         if self.peek() is not None:
             raise QueryError("unbalanced parentheses: a ) has no matching (")
         return expression
 
-    def or_expr(self, depth: int) -> str | None:
+    def or_expr(self, depth: int) -> Node | None:
         self.expect_operand(None)
         parts = [self.and_expr(depth)]
         while self.at_op("OR"):
@@ -150,7 +221,7 @@ class _Parser:
             parts.append(self.and_expr(depth))
         return _join(parts, "OR")
 
-    def and_expr(self, depth: int) -> str | None:
+    def and_expr(self, depth: int) -> Node | None:
         parts = [self.not_expr(depth)]
         while True:
             token = self.peek()
@@ -161,7 +232,7 @@ class _Parser:
                 self.expect_operand("AND")
             parts.append(self.not_expr(depth))
 
-    def not_expr(self, depth: int) -> str | None:
+    def not_expr(self, depth: int) -> Node | None:
         left = self.unary(depth)
         while self.at_op("NOT"):
             self.take()
@@ -171,10 +242,10 @@ class _Parser:
                 raise QueryError("NOT needs something to search for before it, "
                                  "e.g. pipeline NOT oil")
             if right is not None:
-                left = f"({left} NOT {right})"
+                left = Not(left, right)
         return left
 
-    def unary(self, depth: int) -> str | None:
+    def unary(self, depth: int) -> Node | None:
         token = self.take()
         if token.kind == "(":
             if depth >= MAX_DEPTH:
@@ -193,7 +264,7 @@ class _Parser:
         self.terms.append(token.value)
         if len(self.terms) > MAX_TERMS:
             raise QueryError(f"too many terms (at most {MAX_TERMS})")
-        return _quote(token.value, token.prefix)
+        return _term(token.value, token.prefix)
 
     def expect_operand(self, after: str | None) -> None:
         """Fail unless a term, phrase or ( comes next (``after``: the operator just read)."""
@@ -221,23 +292,24 @@ _EXAMPLES = {"AND": "pipeline AND railway", "OR": "pipeline OR railway",
              "NOT": "pipeline NOT oil"}
 
 
-def _join(parts: list[str | None], operator: str) -> str | None:
-    kept = [part for part in parts if part is not None]
+def _join(parts: list[Node | None], operator: str) -> Node | None:
+    kept = tuple(part for part in parts if part is not None)
     if not kept:
         return None
     if len(kept) == 1:
         return kept[0]
-    return "(" + f" {operator} ".join(kept) + ")"
+    return Group(operator, kept)
 
 
 def parse_query(query: str) -> ParsedQuery:
-    """Turn what the user typed into an FTS5 MATCH expression, or raise ``QueryError``."""
+    """Turn what the user typed into expressions for both engines, or raise ``QueryError``."""
     if not query.strip():
         raise QueryError("empty query: give at least one word, e.g. pipeline")
     parser = _Parser(_tokens(query))
     if not parser.tokens:
         raise QueryError("empty query: give at least one word, e.g. pipeline")
-    expression = parser.parse()
-    if expression is None:
+    tree = parser.parse()
+    if tree is None:
         raise QueryError("nothing to search for: the query has no letters or digits")
-    return ParsedQuery(query, expression, tuple(parser.terms))
+    return ParsedQuery(query, to_fts5(tree), tuple(parser.terms), to_tsquery(tree),
+                       to_tsquery(tree, loose=True))

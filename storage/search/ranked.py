@@ -1,25 +1,53 @@
-"""Ranked full-text search over the archive.
+"""Ranked full-text search over the archive, on SQLite FTS5 or PostgreSQL.
 
-BM25 from FTS5, with a match in the title worth ``TITLE_WEIGHT`` matches in
-the body; the shared ``ArticleFilter`` narrows the hits in the same SQL
-statement. The query is parsed into a safe FTS5 expression
-(``storage.search.query``) and bound as a parameter.
+SQLite ranks with FTS5's BM25, a match in the title worth ``TITLE_WEIGHT``
+matches in the body. PostgreSQL matches ``document @@ to_tsquery(...)`` on
+``article_search`` and ranks with ``ts_rank``, the title (weight A) again worth
+``TITLE_WEIGHT`` times the body (weight B); it has no document-length
+normalization, so unlike BM25 a long article is not marked down. Either way
+the shared ``ArticleFilter`` narrows the hits in the same SQL statement, the
+query (``storage.search.query``) is bound as a parameter, and the score is
+higher for better hits.
+
+PostgreSQL cannot rank from its index: ``ts_rank`` (and a phrase's or NOT's
+check) reads each document, some 6.5 KB of tsvector, and ranking all 8,000
+matches of a common word at 100,000 articles took 80-320 ms, over the 100 ms
+target (``tests/benchmarks/search_bench.py``). So PostgreSQL ranks a bounded
+candidate set: the newest ``PG_RANK_CANDIDATES`` articles that the GIN index
+alone says may match (``ParsedQuery.loose``: phrases as AND, NOT dropped, the
+filters applied), checked against the exact query and ranked. A news archive
+wants the recent among equals; a common word's best hits are, in the main, its
+best recent hits. Where fewer than the wanted hits come out (a rare phrase of
+common words), every match is ranked, as on SQLite, so a query finds nothing
+only when nothing matches. ``count_matches`` always counts every match. The
+narrower alternatives measured no better: the tsvectors barely compress (lz4 or
+no compression changed the size by 2%), so reading them is the cost.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Select, bindparam, column, func, literal_column, select, table
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+)
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from crawler.errors import QueryError
-from storage.models import Article, Source
-from storage.records import ArticleFilter, to_record, urls_subquery
-from storage.search.index import FTS_TABLE
+from storage.models import Article, Sighting, Source
+from storage.records import ArticleFilter, to_record
+from storage.search.index import FTS_TABLE, PG_CONFIG, PG_TABLE
 from storage.search.query import ParsedQuery, parse_query
 from storage.search.snippets import Snippet, make_snippet, match_spans, whole
 
@@ -30,10 +58,14 @@ BODY_WEIGHT = 1.0
 DEFAULT_LIMIT = 20
 
 articles_fts = table(FTS_TABLE, column("rowid"), column("rank"))
+article_search = table(PG_TABLE, column("article_id"), column("document"))
 # Given as FTS5's rank function, ORDER BY rank lets FTS5 hand over rows best
 # first, so filters are checked only until LIMIT rows pass, not on every match.
 RANKING = f"bm25({TITLE_WEIGHT}, {BODY_WEIGHT})"
+# ts_rank's weights in the order D, C, B (body), A (title).
+PG_WEIGHTS = f"'{{0,0,{BODY_WEIGHT / TITLE_WEIGHT:.2f},1}}'::float4[]"
 COLLAPSE_OVERFETCH = 5  # ranked rows read per wanted hit when collapsing clusters
+PG_RANK_CANDIDATES = 2000
 
 
 @dataclass(frozen=True)
@@ -50,35 +82,77 @@ class SearchHit:
         return {**self.record, "score": self.score, "snippet": self.snippet.marked()}
 
 
-def _matching(parsed: ParsedQuery) -> Any:
-    return literal_column(FTS_TABLE).op("MATCH")(bindparam("fts_query", parsed.fts))
+@dataclass(frozen=True)
+class _Index:
+    """One engine's index as parts of a SELECT: what to read, the match, the score."""
+
+    source: Any
+    article_id: ColumnElement[Any]
+    match: ColumnElement[bool]
+    score: ColumnElement[Any]  # higher is better
+    order: tuple[ColumnElement[Any], ...]  # best first
+    extra: tuple[ColumnElement[bool], ...] = ()
 
 
-def _matches(parsed: ParsedQuery, filters: ArticleFilter | None, query: Select[Any]
-             ) -> Select[Any]:
-    query = query.select_from(articles_fts).where(_matching(parsed))
+def _tsquery(name: str, value: str) -> ColumnElement[Any]:
+    return func.to_tsquery(literal_column(f"'{PG_CONFIG}'::regconfig"), bindparam(name, value))
+
+
+def _index(parsed: ParsedQuery, dialect: str) -> _Index:
+    if dialect == "postgresql":
+        query = _tsquery("tsquery", parsed.tsquery)
+        document = article_search.c.document
+        rank = func.ts_rank(literal_column(PG_WEIGHTS), document, query)
+        # Equal ranks, newest first: the same order whatever the LIMIT.
+        return _Index(article_search, article_search.c.article_id, document.op("@@")(query),
+                      rank, (rank.desc(), article_search.c.article_id.desc()))
+    rank = articles_fts.c.rank
+    return _Index(articles_fts, articles_fts.c.rowid,
+                  literal_column(FTS_TABLE).op("MATCH")(bindparam("fts_query", parsed.fts)),
+                  -rank, (rank,), (rank.op("MATCH")(bindparam("ranking", RANKING)),))
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _matches(index: _Index, filters: ArticleFilter | None, query: Select[Any]) -> Select[Any]:
+    query = query.select_from(index.source).where(index.match)
     filters = filters or ArticleFilter()
     if filters != ArticleFilter():
-        query = filters.apply(query.join(Article, Article.id == articles_fts.c.rowid))
+        query = filters.apply(query.join(Article, Article.id == index.article_id))
     return query
 
 
-def ranked_ids_query(parsed: ParsedQuery, filters: ArticleFilter | None = None) -> Select[Any]:
-    """(article id, bm25 rank) of every match, best (lowest) first.
+def ranked_ids_query(parsed: ParsedQuery, filters: ArticleFilter | None = None,
+                     dialect: str = "sqlite", bounded: bool = True) -> Select[Any]:
+    """(article id, score) of every match, best (highest score) first; on PostgreSQL,
+    when ``bounded``, of the matches among the newest ``PG_RANK_CANDIDATES``.
 
-    Only ids and ranks go through the ranking; the articles themselves are
+    Only ids and scores go through the ranking; the articles themselves are
     read afterwards for the few that are shown.
     """
-    rank = articles_fts.c.rank
-    query = select(articles_fts.c.rowid, rank).where(
-        rank.op("MATCH")(bindparam("ranking", RANKING)))
-    return _matches(parsed, filters, query).order_by(rank)
+    index = _index(parsed, dialect)
+    if dialect == "postgresql" and bounded:
+        loose = replace(index, match=article_search.c.document.op("@@")(
+            _tsquery("loose", parsed.loose)))
+        newest = _matches(loose, filters, select(article_search.c.article_id,
+                                                 article_search.c.document))
+        chosen = newest.order_by(article_search.c.article_id.desc()).limit(PG_RANK_CANDIDATES) \
+            .subquery("candidates")
+        query = _tsquery("tsquery", parsed.tsquery)
+        rank = func.ts_rank(literal_column(PG_WEIGHTS), chosen.c.document, query)
+        return select(chosen.c.article_id, rank).where(
+            chosen.c.document.op("@@")(query)).order_by(rank.desc(), chosen.c.article_id.desc())
+    query = select(index.article_id, index.score).where(*index.extra)
+    return _matches(index, filters, query).order_by(*index.order)
 
 
 def count_matches(session: Session, query: str | ParsedQuery,
                   filters: ArticleFilter | None = None) -> int:
     parsed = parse_query(query) if isinstance(query, str) else query
-    return int(_run(session, _matches(parsed, filters, select(func.count()))).scalar_one())
+    index = _index(parsed, _dialect(session))
+    return int(_run(session, _matches(index, filters, select(func.count()))).scalar_one())
 
 
 def search_articles(session: Session, query: str | ParsedQuery,
@@ -91,31 +165,48 @@ def search_articles(session: Session, query: str | ParsedQuery,
     """
     parsed = parse_query(query) if isinstance(query, str) else query
     wanted = limit * COLLAPSE_OVERFETCH if collapse else limit
-    ranked = _run(session, ranked_ids_query(parsed, filters).limit(wanted)).all()
+    dialect = _dialect(session)
+    ranked = _run(session, ranked_ids_query(parsed, filters, dialect).limit(wanted)).all()
+    if len(ranked) < wanted and dialect == "postgresql":
+        ranked = _run(session, ranked_ids_query(parsed, filters, dialect, bounded=False)
+                      .limit(wanted)).all()
     if collapse:
         ranked = _one_per_cluster(session, ranked)[:limit]
     if not ranked:
         return []
+    ids = [article_id for article_id, _ in ranked]
     rows = {
-        article.id: (article, source, urls)
-        for article, source, urls in session.execute(
-            select(Article, Source.name, urls_subquery())
+        article.id: (article, source)
+        for article, source in session.execute(
+            select(Article, Source.name)
             .outerjoin(Source, Article.source_id == Source.id)
-            .where(Article.id.in_([article_id for article_id, _ in ranked]))
+            .where(Article.id.in_(ids))
         )
     }
-    found = [(rows[article_id], rank) for article_id, rank in ranked if article_id in rows]
-    spans = match_spans(parsed.fts, [(a.title or "", a.text) for (a, _, _), _ in found])
+    urls = _urls(session, ids)
+    found = [(rows[article_id], score) for article_id, score in ranked if article_id in rows]
+    spans = match_spans(parsed.fts, [(a.title or "", a.text) for (a, _), _ in found])
     hits = []
-    for ((article, source, urls), rank), (title_spans, body_spans) in zip(found, spans,
-                                                                         strict=True):
+    for ((article, source), score), (title_spans, body_spans) in zip(found, spans,
+                                                                     strict=True):
         hits.append(SearchHit(
-            record=to_record(article, source, urls),
-            score=round(-rank, 6),
+            record=to_record(article, source, urls[article.id]),
+            score=round(float(score), 6),
             title=whole(article.title or "", title_spans),
             snippet=make_snippet(article.text, body_spans),
         ))
     return hits
+
+
+def _urls(session: Session, ids: list[int]) -> dict[int, list[str]]:
+    """Every URL each article was seen at, in the order they were found."""
+    urls: dict[int, list[str]] = defaultdict(list)
+    for article_id, url in session.execute(
+        select(Sighting.article_id, Sighting.url)
+        .where(Sighting.article_id.in_(ids)).order_by(Sighting.id)
+    ):
+        urls[article_id].append(url)
+    return urls
 
 
 def _one_per_cluster(session: Session, ranked: list[Any]) -> list[Any]:
@@ -125,22 +216,30 @@ def _one_per_cluster(session: Session, ranked: list[Any]) -> list[Any]:
     ).all())
     seen: set[int] = set()
     kept = []
-    for article_id, rank in ranked:
+    for article_id, score in ranked:
         root = roots.get(article_id, article_id)
         if root not in seen:
             seen.add(root)
-            kept.append((article_id, rank))
+            kept.append((article_id, score))
     return kept
+
+
+# SQLSTATE classes of a query PostgreSQL cannot run as written: syntax (42601) and
+# its limits (54xxx, e.g. a tsquery too large).
+_PG_QUERY_STATES = ("42601", "54")
 
 
 def _run(session: Session, statement: Any) -> Any:
     try:
         return session.execute(statement)
-    except OperationalError as exc:
-        # Input is quoted, so this is rare (e.g. a query FTS5 finds too complex);
-        # SQLite's own wording means nothing to the user.
-        log.debug("FTS5 rejected %r: %s", statement, exc)
-        if "fts5" in str(exc.orig).lower() or "match" in str(exc.orig).lower():
+    except DBAPIError as exc:
+        # Input is quoted, so this is rare (e.g. a query the engine finds too complex);
+        # the engine's own wording means nothing to the user.
+        log.debug("search engine rejected %r: %s", statement, exc)
+        state = getattr(exc.orig, "sqlstate", None)
+        message = str(exc.orig).lower()
+        if (state.startswith(_PG_QUERY_STATES) if state
+                else "fts5" in message or "match" in message):
             raise QueryError("the search engine cannot run this query; "
                              "try fewer or simpler terms") from None
         raise

@@ -6,14 +6,20 @@ Zipf-distributed vocabularies with topical words such as pipeline, 铁路,
 
 * search latency p50 / p95 of ``search_articles`` (limit 20, snippets
   included) for one-term, two-term and phrase queries, with and without filters;
-* the FTS index size against the raw text size (``dbstat``), as built and
-  after an FTS ``optimize``;
+* the index size against the raw text size: on SQLite the FTS tables
+  (``dbstat``), as built and after an FTS ``optimize``; on PostgreSQL
+  ``pg_total_relation_size`` of ``article_search`` (table, TOAST and GIN index),
+  after the build's ``VACUUM ANALYZE``;
 * export throughput and peak RSS of ``python -m crawler export`` over ~10% and
   100% of the archive (memory should not grow with the archive).
+
+``--db`` takes an SQLite path or URL, or a ``postgresql://`` URL of an empty
+database (which is left filled; ``--reuse`` measures it again).
 
 Usage (from the repo root):
     python tests/benchmarks/search_bench.py --articles 100000
     python tests/benchmarks/search_bench.py --articles 20000 --db /tmp/bench.sqlite --keep
+    python tests/benchmarks/search_bench.py --articles 100000 --db postgresql://u@host/bench
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from storage.engine import make_engine  # noqa: E402
+from storage.engine import is_postgres, make_engine, parse_db_url  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.records import ArticleFilter  # noqa: E402
 from storage.search.index import index_rows  # noqa: E402
@@ -225,6 +231,9 @@ def build(db_url: str, count: int, seed: int) -> tuple[int, float]:
                               for n, a in zip(numbers, articles, strict=True)])
         print(f"\r  built {numbers[-1]:,} / {count:,}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
+    if engine.dialect.name == "postgresql":  # what autovacuum does to a live archive
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
     engine.dispose()
     return text_bytes, time.perf_counter() - started
 
@@ -258,6 +267,7 @@ def percentile(values: list[float], share: float) -> float:
 def measure_search(db_url: str, repeat: int) -> list[tuple[object, ...]]:
     """Per (query kind, filter): wall p50/p95, CPU p95, and p95 of the ranking SQL alone."""
     engine = make_engine(db_url, readonly=True)
+    dialect = engine.dialect.name
     rows: list[tuple[object, ...]] = []
     with Session(engine) as session:
         for kind, queries in QUERIES.items():
@@ -272,7 +282,7 @@ def measure_search(db_url: str, repeat: int) -> list[tuple[object, ...]]:
                         wall.append((time.perf_counter() - started) * 1000)
                         cpu.append((time.process_time() - started_cpu) * 1000)
                         started = time.perf_counter()
-                        session.execute(ranked_ids_query(parsed, filters).limit(20)).all()
+                        session.execute(ranked_ids_query(parsed, filters, dialect).limit(20)).all()
                         sql.append((time.perf_counter() - started) * 1000)
                     hits += len(found)
                 rows.append((kind, label, f"{statistics.median(wall):.1f}",
@@ -280,6 +290,18 @@ def measure_search(db_url: str, repeat: int) -> list[tuple[object, ...]]:
                              f"{percentile(sql, 0.95):.1f}", hits // len(queries)))
     engine.dispose()
     return rows
+
+
+def pg_sizes(db_url: str) -> tuple[int, int, int]:
+    """(article_search with TOAST and index, its GIN index alone, whole database) bytes."""
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        total, gin, database = conn.execute(text(
+            "SELECT pg_total_relation_size('article_search'), "
+            "pg_relation_size('ix_article_search_document'), "
+            "pg_database_size(current_database())")).one()
+    engine.dispose()
+    return int(total), int(gin), int(database)
 
 
 def index_sizes(path: Path, optimize: bool) -> tuple[int, int]:
@@ -295,8 +317,9 @@ def index_sizes(path: Path, optimize: bool) -> tuple[int, int]:
     return int(fts), int(pages) * int(page_size)
 
 
-def run_export(db_url: str, until: str | None) -> tuple[int, float, float]:
-    """(records, seconds, peak RSS MB) of one `silkroad export` child process."""
+def run_export(db_url: str, until: str | None) -> tuple[int, float, float] | None:
+    """(records, seconds, peak RSS MB) of one `silkroad export` child process; None
+    when it fails."""
     args = [sys.executable, "-m", "crawler", "export", "--format", "jsonl", "--db", db_url]
     if until:
         args += ["--until", until]
@@ -308,7 +331,8 @@ def run_export(db_url: str, until: str | None) -> tuple[int, float, float]:
     elapsed = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
-        raise SystemExit(f"export failed with status {process.returncode}")
+        print(f"export failed with status {process.returncode}", file=sys.stderr)
+        return None
     return records, elapsed, usage.ru_maxrss / 1024
 
 
@@ -328,49 +352,71 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=100_000, help="archive size")
     parser.add_argument("--repeat", type=int, default=10, help="timed runs per query")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--db", help="build here instead of a temporary folder")
+    parser.add_argument("--db", help="build here (an SQLite path or URL, or a postgresql:// "
+                                     "URL of an empty database) instead of a temporary file")
     parser.add_argument("--keep", action="store_true", help="keep the built archive")
     parser.add_argument("--reuse", action="store_true", help="--db already holds the archive")
+    parser.add_argument("--no-export", action="store_true", help="skip the export runs")
     args = parser.parse_args()
 
     folder = tempfile.mkdtemp(prefix="silkroad-bench-")
-    path = Path(args.db) if args.db else Path(folder) / "bench.sqlite"
-    db_url = f"sqlite:///{path}"
-    print(f"archive: {path} ({args.articles:,} articles)", file=sys.stderr)
+    parsed = parse_db_url(args.db or str(Path(folder) / "bench.sqlite"))
+    postgres = is_postgres(parsed)
+    path = None if postgres else Path(parsed.database or "")
+    db_url = parsed.render_as_string(hide_password=False)
+    print(f"archive: {parsed} ({args.articles:,} articles)", file=sys.stderr)
     if args.reuse:
         with make_engine(db_url).connect() as conn:
             text_bytes = int(conn.execute(text(
-                "SELECT SUM(LENGTH(CAST(title AS BLOB)) + LENGTH(CAST(text AS BLOB))) "
-                "FROM articles")).scalar_one())
+                "SELECT SUM(octet_length(title) + octet_length(text)) FROM articles" if postgres
+                else "SELECT SUM(LENGTH(CAST(title AS BLOB)) + LENGTH(CAST(text AS BLOB))) "
+                     "FROM articles")).scalar_one())
         build_seconds = float("nan")
     else:
-        if path.exists():
+        if path is not None and path.exists():
             raise SystemExit(f"{path} exists: remove it or pass --reuse")
         text_bytes, build_seconds = build(db_url, args.articles, args.seed)
 
     search_rows = measure_search(db_url, args.repeat)
-    fts_built, file_built = index_sizes(path, optimize=False)
+    if postgres:
+        index_built, gin, file_built = pg_sizes(db_url)
+    else:
+        assert path is not None
+        index_built, file_built = index_sizes(path, optimize=False)
     cutoff = (FIRST_DAY + timedelta(days=DAYS // 10)).isoformat()
-    exports = [run_export(db_url, cutoff), run_export(db_url, None)]
-    fts_optimized, _ = index_sizes(path, optimize=True)
+    exports = [] if args.no_export else [run_export(db_url, cutoff), run_export(db_url, None)]
+    if not postgres:
+        assert path is not None
+        fts_optimized, _ = index_sizes(path, optimize=True)
 
+    engine_name = "PostgreSQL" if postgres else f"SQLite {sqlite3.sqlite_version}"
     print(f"\nSynthetic archive: {args.articles:,} articles, {text_bytes / 1e6:,.1f} MB of text "
-          f"(title + body, UTF-8), file {file_built / 1e6:,.1f} MB, built in "
-          f"{build_seconds:,.0f} s; SQLite {sqlite3.sqlite_version}")
+          f"(title + body, UTF-8), {'database' if postgres else 'file'} "
+          f"{file_built / 1e6:,.1f} MB, built in {build_seconds:,.0f} s; {engine_name}")
     table("Search latency, search_articles(limit=20) with snippets, warm cache "
           f"({args.repeat} runs x {len(QUERIES['1 term'])} queries per row; "
           "SQL = the ranked, filtered id query alone)",
           ("query", "filters", "p50 ms", "p95 ms", "p95 CPU ms", "p95 SQL ms", "hits/query"),
           search_rows)
-    table("Full-text index size", ("index", "", "MB", "x text"),
-          [("as built", "", f"{fts_built / 1e6:,.1f}", f"{fts_built / text_bytes:.2f}"),
-           ("after optimize", "", f"{fts_optimized / 1e6:,.1f}",
-            f"{fts_optimized / text_bytes:.2f}")])
-    table("Export (python -m crawler export --format jsonl > pipe)",
-          ("scope", "", "articles", "seconds", "articles/s", "peak RSS MB"),
-          [(name, "", f"{n:,}", f"{s:.1f}", f"{n / s:,.0f}", f"{rss:.0f}")
-           for name, (n, s, rss) in zip((f"--until {cutoff}", "all"), exports, strict=True)])
-    if not args.keep and not args.db:
+    if postgres:
+        table("Full-text index size (article_search: table, TOAST and GIN index)",
+              ("index", "", "MB", "x text"),
+              [("pg_total_relation_size", "", f"{index_built / 1e6:,.1f}",
+                f"{index_built / text_bytes:.2f}"),
+               ("of which the GIN index", "", f"{gin / 1e6:,.1f}", f"{gin / text_bytes:.2f}")])
+    else:
+        table("Full-text index size", ("index", "", "MB", "x text"),
+              [("as built", "", f"{index_built / 1e6:,.1f}", f"{index_built / text_bytes:.2f}"),
+               ("after optimize", "", f"{fts_optimized / 1e6:,.1f}",
+                f"{fts_optimized / text_bytes:.2f}")])
+    if exports:
+        table("Export (python -m crawler export --format jsonl > pipe)",
+              ("scope", "", "articles", "seconds", "articles/s", "peak RSS MB"),
+              [(name, "", "failed", "", "", "") if run is None else
+               (name, "", f"{run[0]:,}", f"{run[1]:.1f}", f"{run[0] / run[1]:,.0f}",
+                f"{run[2]:.0f}")
+               for name, run in zip((f"--until {cutoff}", "all"), exports, strict=True)])
+    if path is not None and not args.keep and not args.db:
         path.unlink()
         for suffix in ("-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
