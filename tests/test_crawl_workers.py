@@ -175,6 +175,42 @@ def test_politeness_holds_per_site_over_all_workers(slow_web: CountingWeb, db_ur
     assert busiest_window(slow_web, 2.0) <= 5
 
 
+def test_sigterm_stops_the_workers_and_the_next_crawl_resumes(slow_web: CountingWeb,
+                                                               db_url: str,
+                                                               tmp_path: Path) -> None:
+    seeds = tmp_path / "sources.toml"
+    seeds.write_text(slow_web.seeds_toml(), encoding="utf-8")
+    log = tmp_path / "crawl.log"
+    launcher = start_cli("crawl", "--workers", "2", "--seeds", str(seeds), "--db", db_url,
+                         *WEB_CRAWL, "-s", "DOWNLOAD_DELAY=0.5", log=log)
+    try:
+        wait_until(lambda: sum(len(log.starts) for log in slow_web.logs.values()) >= 20, 120,
+                   "the workers to crawl")
+        launcher.send_signal(signal.SIGTERM)
+        launcher.wait(timeout=30)
+    finally:
+        if launcher.poll() is None:
+            os.killpg(launcher.pid, signal.SIGKILL)
+    assert launcher.returncode == 1, log.read_text()[-3000:]
+    stopped = query(db_url, lambda s: s.scalars(select(CrawlRun)).all())
+    assert [run.outcome for run in stopped] == ["interrupted", "interrupted"]
+    pending = query(db_url, lambda s: s.scalar(select(func.count()).select_from(FrontierEntry)
+                                               .where(FrontierEntry.state == "pending")))
+    assert pending > 0
+
+    done = run_cli("crawl", "--workers", "2", "--seeds", str(seeds), "--db", db_url,
+                   *WEB_CRAWL, timeout=240)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    runs = query(db_url, lambda s: s.scalars(select(CrawlRun).order_by(CrawlRun.id)).all())
+    assert [run.outcome for run in runs[2:]] == ["ok", "ok"]
+    assert {run.session_id for run in runs} == {stopped[0].session_id}
+    counts = slow_web.fetch_counts()
+    assert set(counts) == slow_web.urls()
+    # Stopped cleanly: only what was fetched and not yet stored when it stopped is fetched
+    # again (a few per site).
+    assert sum(counts.values()) - len(counts) <= 2 * len(slow_web.addresses), counts
+
+
 def test_without_a_delay_a_site_still_gets_at_most_its_concurrency(db_url: str,
                                                                    tmp_path: Path) -> None:
     """Scrapy 2.19 lets about 15 requests to one site fly with DOWNLOAD_DELAY=0 whatever

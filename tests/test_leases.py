@@ -8,11 +8,12 @@ import threading
 from collections import Counter
 from datetime import timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from crawler.timeutil import utcnow
 from crawler.vocabulary import RunOutcome, Trigger
+from storage.engine import make_engine
 from storage.frontier import DONE, PendingRequest, add_pending, mark_done
 from storage.leases import (
     claim,
@@ -25,6 +26,7 @@ from storage.leases import (
     unclaim,
     workload,
 )
+from storage.migrate import upgrade
 from storage.models import CrawlRun, FrontierEntry, HostLease
 from storage.runs import start_run
 
@@ -205,3 +207,33 @@ def test_concurrent_workers_claim_each_url_once(engine: Engine) -> None:
     assert not errors, errors
     assert len(claimed) == 12 * 30
     assert set(claimed.values()) == {1}
+
+
+def test_upgrading_gives_pending_requests_their_host(db_url: str) -> None:
+    """An interrupted crawl of an older Silkroad resumes under workers: revision 0008
+    fills in the host of its pending rows (done ones are never claimed)."""
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine, "0007")
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO crawl_runs (id, trigger, started_at, outcome, pages_fetched, "
+                "articles_archived, duplicates, off_topic, errors, stats, session_id) VALUES "
+                "(1, 'manual', '2026-01-02 03:04:05', 'interrupted', 0, 0, 0, 0, 0, '{}', 1)"))
+            conn.execute(text(
+                "INSERT INTO frontier (session_id, url, kind, source, priority, depth, state) "
+                "VALUES (1, :url, 'page', 'A', 0, 0, :state)"),
+                [{"url": "http://Wire.Example:8080/a", "state": "pending"},
+                 {"url": "https://silk.example/b?x=1", "state": "pending"},
+                 {"url": "http://done.example/c", "state": "done"}])
+        upgrade(engine)
+        with engine.connect() as conn:
+            hosts = dict(conn.execute(text("SELECT url, host FROM frontier")).all())
+        assert hosts == {"http://Wire.Example:8080/a": "wire.example",
+                         "https://silk.example/b?x=1": "silk.example",
+                         "http://done.example/c": ""}
+        with Session(engine) as session, session.begin():
+            assert lease_hosts(session, 1, 1, want=5, held=(), until=utcnow() + LEASE,
+                               now=utcnow()) == ["silk.example", "wire.example"]
+    finally:
+        engine.dispose()
