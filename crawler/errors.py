@@ -4,6 +4,7 @@ The CLI turns every ``SilkroadError`` into a one-line message and exit status 2;
 anything else is a bug and keeps its traceback.
 
     SilkroadError
+    ├── ArchiveBusy           the archive already has the one process a role allows
     ├── SeedsError            seeds file missing, unreadable or malformed
     ├── DatabaseUrlError      --db / SILKROAD_DB is not a usable database URL
     ├── QueryError            a search query the full-text engine cannot parse
@@ -16,6 +17,10 @@ from __future__ import annotations
 
 class SilkroadError(Exception):
     """Base of every error that is the user's to fix, not a bug."""
+
+
+class ArchiveBusy(SilkroadError):
+    pass
 
 
 class SeedsError(SilkroadError):

@@ -25,11 +25,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from crawler.timeutil import utcnow
-from crawler.vocabulary import RunOutcome, Trigger
+from crawler.vocabulary import NOT_PAGES, RunOutcome, Trigger
 from storage.frontier import PENDING, close_session
 from storage.models import Article, CrawlRun, Fetch, FrontierEntry
 from storage.upsert import dialect_name
@@ -110,7 +110,9 @@ def run_counts(session: Session, run_id: int) -> dict[str, int]:
     """What a run stored, counted in the archive: pages fetched and articles archived."""
     return {
         "fetched": session.scalar(select(func.count()).select_from(Fetch)
-                                  .where(Fetch.run_id == run_id)) or 0,
+                                  .where(Fetch.run_id == run_id, or_(
+                                      Fetch.outcome.is_(None),
+                                      Fetch.outcome.not_in(NOT_PAGES)))) or 0,
         "archived": session.scalar(select(func.count()).select_from(Article)
                                    .where(Article.first_run_id == run_id)) or 0,
     }

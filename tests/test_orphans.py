@@ -49,6 +49,9 @@ LONG_CRAWL = (*FAST_CRAWL, "-s", "DOWNLOAD_DELAY=3", "-s", "CONCURRENT_REQUESTS_
               "-s", "SILKROAD_EXTRACT_PROCESSES=2")
 # Generous: a scheduler's crawl gets several seconds' grace; only a survivor fails.
 ORPHAN_DEADLINE = 60.0
+# A crawl's own processes (extraction workers, resource tracker) die with it: the issue's
+# bound, against a worker that once outlived its killed crawl by 22 minutes.
+CRAWL_ORPHAN_DEADLINE = 10.0
 
 
 def _stat(pid: int) -> list[str] | None:
@@ -154,11 +157,50 @@ def test_kill_9_of_a_crawl_leaves_no_process_of_it(seeds: Path, tmp_path: Path) 
         tree = process_tree(crawl.pid)
         crawl.kill()
         crawl.wait(10)
-        took = seconds_until_gone(tree)
+        took = seconds_until_gone(tree, CRAWL_ORPHAN_DEADLINE)
         print(f"crawl's {len(tree)} descendants gone {took:.2f}s after kill -9")
     finally:
         if crawl.poll() is None:
             crawl.kill()
+        _kill_tree(tree)
+
+
+POOL_OWNER = """\
+import sys, threading, time
+from crawler.pipelines.extraction_pool import ExtractionPool
+pool = ExtractionPool(2)
+if sys.argv[1] == "thread":  # no death signal: the thread that spawned them ends first
+    starter = threading.Thread(target=pool.start)
+    starter.start()
+    starter.join()
+else:
+    pool.start()
+print("ready", flush=True)
+time.sleep(300)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("started_from", ["main", "thread"])
+def test_idle_workers_die_with_a_killed_owner(started_from: str, tmp_path: Path) -> None:
+    """Workers blocked on their task pipe, as after a crawl's last page: the kernel's death
+    signal ends them when the main thread spawned them, their watch thread otherwise."""
+    script = tmp_path / "owner.py"
+    script.write_text(POOL_OWNER, encoding="utf-8")
+    owner = subprocess.Popen([sys.executable, str(script), started_from], cwd=REPO,
+                             stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO)})
+    tree: dict[int, str] = {}
+    try:
+        assert owner.stdout is not None and owner.stdout.readline() == b"ready\n"
+        tree = process_tree(owner.pid)
+        assert len(tree) == 3  # two workers and the resource tracker
+        owner.kill()
+        owner.wait(10)
+        took = seconds_until_gone(tree, CRAWL_ORPHAN_DEADLINE)
+        print(f"workers started from the {started_from} thread gone {took:.2f}s after kill -9")
+    finally:
+        if owner.poll() is None:
+            owner.kill()
         _kill_tree(tree)
 
 

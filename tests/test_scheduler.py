@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -717,3 +718,50 @@ def test_two_crawls_into_one_fresh_archive_at_once(seeds: Path, db_url: str) -> 
         assert session.scalar(select(func.count()).select_from(Page)) == 9
     engine.dispose()
     assert_archive_consistent(db_url)
+
+
+# -- one scheduler per archive -------------------------------------------------------------
+
+
+def started_runs(scheduler: SchedulerProcess) -> set[int]:
+    """The runs a scheduler fired, as its log says ("run N starting")."""
+    return {int(found) for found in re.findall(r"run (\d+) starting", scheduler.output())}
+
+
+@pytest.mark.slow
+def test_one_scheduler_per_archive_and_a_standby_takes_over_from_a_killed_one(
+        seeds: Path, db_url: str, scheduler_process: Any) -> None:
+    """A second scheduler refuses, a third waits on standby; every firing is one crawl, of
+    the active scheduler; kill -9 of it and the standby takes over and fires the job."""
+    args = ("--every", "3s", "--seeds", seeds, "--db", db_url, *FAST_CRAWL)
+    first = scheduler_process(*args)
+    first.wait_for("Scheduler running")
+    refused = run_cli("schedule", *map(str, args), timeout=60)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert f"another scheduler runs on this archive (silkroad schedule pid {first.proc.pid} " \
+        in refused.stderr and refused.stderr.count("\n") == 1, refused.stderr
+    standby = scheduler_process(*args, "--standby")
+    standby.wait_for(f"Standby: another scheduler runs on this archive (silkroad schedule "
+                     f"pid {first.proc.pid} ")
+
+    def finished() -> list[CrawlRun]:
+        return [run for run in crawl_runs(db_url) if run.finished_at is not None]
+
+    wait_until(lambda: len(finished()) >= 2, 120, "two scheduled crawls")
+    assert {run.id for run in crawl_runs(db_url)} <= started_runs(first)
+    assert started_runs(standby) == set() and "Taking over" not in standby.output()
+    assert_never_two_at_once(finished())
+
+    first.kill()  # kill -9: its crawl child stops itself, the standby settles the rest
+    standby.wait_for("Taking over: the other scheduler stopped.", 30)
+    standby.wait_for("Scheduler running", 60)
+    wait_until(lambda: any(run.finished_at for run in crawl_runs(db_url)
+                           if run.id in started_runs(standby)),
+               120, "a crawl fired by the scheduler that took over")
+    standby.terminate()
+    assert standby.proc.returncode == 0, standby.output()[-3000:]
+    runs = crawl_runs(db_url)
+    assert "running" not in {run.outcome for run in runs}
+    assert started_runs(first).isdisjoint(started_runs(standby))
+    assert {run.id for run in runs} == started_runs(first) | started_runs(standby)
+    assert_never_two_at_once(runs)

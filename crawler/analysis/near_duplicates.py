@@ -5,14 +5,22 @@ alphabetic scripts and a single character in Chinese; Traditional characters
 are folded to Simplified first, so a Traditional copy of a Simplified article
 is a near-duplicate. Signatures are cut into LSH bands stored in the database,
 so candidates across all past runs are found by an indexed lookup.
+
+Signatures are made in every extraction worker, so datasketch's MinHash is
+loaded without the rest of datasketch: its package imports every index it has,
+and through them scipy, about 50 MB a worker for a class that needs numpy alone.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
+import importlib.util
 import re
+import sys
 import unicodedata
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -36,11 +44,25 @@ def _to_simplified():  # type: ignore[no-untyped-def]
     return OpenCC("t2s")
 
 
+def _minhash_class() -> Any:
+    """``datasketch.MinHash`` from its own module, ``datasketch/__init__`` not run (it
+    imports scipy); a later ``import datasketch`` runs it and finds this module loaded."""
+    package = sys.modules.get("datasketch")
+    if package is not None:
+        return package.MinHash
+    spec = importlib.util.find_spec("datasketch")
+    if spec is None:
+        raise ModuleNotFoundError("datasketch is not installed", name="datasketch")
+    sys.modules["datasketch"] = importlib.util.module_from_spec(spec)  # its path alone
+    try:
+        return importlib.import_module("datasketch.minhash").MinHash
+    finally:
+        del sys.modules["datasketch"]
+
+
 @lru_cache(maxsize=1)
 def _prototype():  # type: ignore[no-untyped-def]
-    from datasketch import MinHash  # imports scipy: only where signatures are made
-
-    return MinHash(num_perm=NUM_PERM, seed=20250617, scheme=SCHEME)
+    return _minhash_class()(num_perm=NUM_PERM, seed=20250617, scheme=SCHEME)
 
 
 def tokens(text: str) -> list[str]:

@@ -15,18 +15,19 @@ import click
 from rich import box
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from crawler.cli.common import console, db_option, open_archive
 from crawler.cli.crawl_cmd import seeds_option, setting_option
-from crawler.errors import UsageError
+from crawler.errors import ArchiveBusy, UsageError
 from crawler.scheduling.scheduled_crawl import RUNNING, CrawlJob
 from crawler.scheduling.scheduler import CrawlScheduler, JobInfo
 from crawler.scheduling.schedules import Schedule
 from crawler.seeds import default_seeds_path, load_seeds
 from crawler.timeutil import isoformat_utc
 from crawler.vocabulary import RunOutcome
+from storage.archive_lock import ArchiveLock
 from storage.engine import resolve_db_url, sqlite_file
 from storage.frontier import pending_counts
 from storage.health import SourceHealth, assess_archive, source_counts
@@ -39,6 +40,7 @@ COUNT_COLUMNS = (
     ("off_topic", "off_topic"),
     ("errors", "errors"),
 )
+LOCK_CHECK_SECONDS = 10.0  # how soon a scheduler whose lock broke stops
 SERVICE_LOGGERS = ("crawler.scheduling.scheduler", "crawler.scheduling.scheduled_crawl",
                    "storage.health")
 format_option = click.option("--format", "fmt", type=click.Choice(["table", "json"]),
@@ -58,8 +60,12 @@ format_option = click.option("--format", "fmt", type=click.Choice(["table", "jso
 @click.option("--list", "list_jobs", is_flag=True,
               help="List the jobs stored in the database, then exit.")
 @click.option("--remove", "remove_job", metavar="JOB_ID", help="Remove a stored job, then exit.")
+@click.option("--standby", is_flag=True,
+              help="If another scheduler runs on this archive, wait and take over when it "
+                   "stops (default: refuse, exit status 2).")
 def schedule(every: str | None, cron: str | None, seeds: str | None, db: str | None,
-             settings: tuple[str, ...], list_jobs: bool, remove_job: str | None) -> None:
+             settings: tuple[str, ...], list_jobs: bool, remove_job: str | None,
+             standby: bool) -> None:
     """Run crawls on a schedule until stopped (Ctrl-C or SIGTERM).
 
     The job is stored in the archive database, so starting the scheduler again
@@ -69,10 +75,15 @@ def schedule(every: str | None, cron: str | None, seeds: str | None, db: str | N
     recorded in `silkroad runs`; a stop ends the crawl in progress cleanly and
     marks its run interrupted.
 
+    One scheduler runs per archive: a second one refuses (exit status 2), or with
+    --standby waits and takes over when the first stops or dies, on this machine or
+    another (a PostgreSQL advisory lock; on SQLite a lock file next to the archive).
+
     \b
     Example:
       silkroad schedule --every 6h --seeds seeds/sources.toml
       silkroad schedule --cron "30 */4 * * *" -s DOWNLOAD_DELAY=2
+      silkroad schedule --every 6h --standby   # a spare, on a second machine
       silkroad schedule --list
     """
     db_url = resolve_db_url(db)
@@ -87,12 +98,45 @@ def schedule(every: str | None, cron: str | None, seeds: str | None, db: str | N
     job = CrawlJob.create(seeds, db_url, settings)
     open_archive(db_url).dispose()  # a mistaken --db is one line, before the service starts
     service = CrawlScheduler(db_url)
-    service.open()
+    lock = None
     try:
-        setup = service.schedule_crawl(job, requested)
-    except BaseException:
+        lock = _claim_the_archive(service.engine, standby)
+        if lock is not None:
+            _serve(service, lock, job, requested)
+    finally:
         service.close()
-        raise
+        if lock is not None:
+            lock.release()
+
+
+def _claim_the_archive(engine: Engine, standby: bool) -> ArchiveLock | None:
+    """The archive's schedule lock; None when stopped while on standby."""
+    lock = ArchiveLock(engine, "schedule")
+    if lock.try_acquire():
+        return lock
+    holder = lock.holder() or "another silkroad schedule"
+    if not standby:
+        raise ArchiveBusy(f"another scheduler runs on this archive ({holder}): stop it, "
+                          "or start this one with --standby to take over when it stops")
+    console.print(f"Standby: another scheduler runs on this archive ({holder}); "
+                  "waiting to take over.", markup=False)
+    stop = threading.Event()
+    previous = _install_stop_handlers(stop)
+    try:
+        if not lock.wait(stop):
+            console.print("Standby stopped.")
+            return None
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    console.print("Taking over: the other scheduler stopped.")
+    return lock
+
+
+def _serve(service: CrawlScheduler, lock: ArchiveLock, job: CrawlJob,
+           requested: Schedule | None) -> None:
+    service.open()
+    setup = service.schedule_crawl(job, requested)
     verb = {"created": "Created job", "updated": "Updated job",
             "resumed": "Resuming job"}[setup.action]
     where = " from the database" if setup.action == "resumed" else ""
@@ -112,16 +156,23 @@ def schedule(every: str | None, cron: str | None, seeds: str | None, db: str | N
     try:
         service.run()
         console.print("Scheduler running; stop it with Ctrl-C or SIGTERM.")
+        checked = time.monotonic()
+        lost = False
         while not stop.wait(0.2):
-            pass
+            if time.monotonic() - checked >= LOCK_CHECK_SECONDS:
+                checked = time.monotonic()
+                if lost := not lock.alive():
+                    break
         console.print("Stopping: ending the crawl in progress, if any…")
         began = time.monotonic()
         stopped = service.stop()
         console.print(f"Scheduler stopped in {time.monotonic() - began:.1f}s"
                       + (f" (stopped crawl process {', '.join(map(str, stopped))})."
                          if stopped else "."))
+        if lost:
+            raise ArchiveBusy("lost the archive's schedule lock (its database connection "
+                              "broke): stopped, so that a standby can take over alone")
     finally:
-        service.close()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 

@@ -23,14 +23,17 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from scrapy import Request, signals
 from scrapy.exceptions import DropItem
+from scrapy.http import Response
 
 from crawler.analysis.page_analysis import ARCHIVABLE, NO_ARTICLE, OFF_TOPIC
 from crawler.extensions.archive_database import ArchiveDatabase, archive_database
 from crawler.extensions.frontier_recorder import FrontierRecorder, FrontierWrites, write_taken
 from crawler.extensions.run_record import RunRecord
 from crawler.items import PageItem
-from crawler.links.urls import canonical_url, page_identity
+from crawler.links.urls import canonical_url, host_key, page_identity
+from crawler.pipelines.protocol_items import protocol_items
 from crawler.signals import frontier_added, frontier_committed, frontier_done
 from crawler.vocabulary import ArticleState, PageOutcome, PageState, SourceStat, Stat
 from storage.archive import (
@@ -122,6 +125,7 @@ class ArchivePipeline:
         )
         crawler.signals.connect(pipeline.frontier_done, signal=frontier_done)
         crawler.signals.connect(pipeline.frontier_done, signal=frontier_added)
+        crawler.signals.connect(pipeline.response_received, signal=signals.response_received)
         return pipeline
 
     @property
@@ -149,6 +153,23 @@ class ArchivePipeline:
         """The frontier recorder took new requests or URLs done; they go with the next
         batch (new requests are fetched only once written)."""
         self._schedule_flush()
+
+    def response_received(self, response: Response, request: Request) -> None:
+        """robots.txt and followed redirects go into the next batch, as fetched."""
+        for item in protocol_items(response, request, self._source_of):
+            future: asyncio.Future[StoreResult] = asyncio.get_running_loop().create_future()
+            future.add_done_callback(lambda done: done.exception())  # counted, not awaited
+            self._pending.append(_Pending(item, future))
+            self._pending_bytes += len(item.body or b"")
+        self._schedule_flush()
+
+    def _source_of(self, url: str, request: Request) -> str:
+        named = request.cb_kwargs.get("source_name")
+        if named:
+            return str(named)
+        source_for = getattr(self.crawler.spider, "source_for", None)
+        found = source_for(url, None) if source_for is not None else None
+        return found.name if found is not None else host_key(url)
 
     def _schedule_flush(self) -> None:
         """Write soon if the writer is idle; a busy writer takes what waits when it is done."""
@@ -392,8 +413,8 @@ class ArchivePipeline:
         )
         keep = analysis is not None and analysis.outcome == ARCHIVABLE
         article = analysis.article if keep else None
-        outcome = analysis.outcome if analysis is not None else (
-            REVISIT if item.body is None or item.revisit else PageOutcome.ERROR)
+        outcome = item.outcome or (analysis.outcome if analysis is not None else (
+            REVISIT if item.body is None or item.revisit else PageOutcome.ERROR))
         return record_fetch(session, fetch, article, run_id=self.run_id, outcome=outcome,
                             sources=self._sources)
 
@@ -403,6 +424,11 @@ class ArchivePipeline:
         def per_source(counter: SourceStat) -> None:
             inc(Stat.source(item.source, counter))
 
+        if item.outcome is not None and result.error is None:
+            # Not pages: counted apart, so "pages fetched" still means pages.
+            inc(Stat.ROBOTS_STORED if item.outcome == PageOutcome.ROBOTS
+                else Stat.REDIRECTS_STORED)
+            return
         inc(Stat.PAGES_FETCHED)
         per_source(SourceStat.FETCHED)
         if result.error is not None:

@@ -11,23 +11,34 @@ of it shared once Python touches its objects) just to fork the workers once.
 Workers end with the crawl process, even one killed by kill -9 (see
 ``crawler.parent_watch``); multiprocessing's resource tracker then follows, as
 the last holders of its pipe are gone.
+
+A worker imports the page analysis and nothing else: not the script that started
+the crawl (``silkroad`` or ``scrapy``, whose imports are the whole CLI, SQLAlchemy,
+Scrapy and Twisted), and not scipy (see ``crawler.analysis.near_duplicates``).
+``tests/test_worker_memory.py`` holds a worker to 150 MB.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import os
 import signal
+import sys
 import threading
+import types
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from functools import partial
+from multiprocessing.context import SpawnContext, SpawnProcess
+from typing import Any, TypeVar
 
 from crawler.analysis.page_analysis import PageAnalysis, analyse_page, topic_profile
 from crawler.parent_watch import die_with_parent, watch_parent
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def _warm_up(profile_path: str | None, threshold: float | None) -> None:
@@ -40,6 +51,28 @@ def _start_worker(parent_pid: int, from_main_thread: bool, profile_path: str | N
         die_with_parent(signal.SIGKILL)
     watch_parent(parent_pid)
     _warm_up(profile_path, threshold)
+
+
+class _SpawnWithoutMain(SpawnProcess):
+    """A spawned process that does not import the parent's ``__main__`` again.
+
+    Spawn runs the parent's main script in each child so that functions defined
+    there can be unpickled. The pool sends none, and the script is the command
+    line's entry point: importing it would cost each worker the whole CLI.
+    """
+
+    @staticmethod
+    def _Popen(process_obj: Any) -> Any:
+        main = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            return SpawnProcess._Popen(process_obj)
+        finally:
+            sys.modules["__main__"] = main
+
+
+class _LeanSpawnContext(SpawnContext):
+    Process = _SpawnWithoutMain
 
 
 class ExtractionPool:
@@ -64,7 +97,7 @@ class ExtractionPool:
         if self.processes == 0 or self._executor is not None:
             topic_profile(self.profile_path, self.threshold)
             return
-        context = multiprocessing.get_context("spawn")
+        context = _LeanSpawnContext()
         # Every worker is spawned here, by the warm-up below: the thread that runs this
         # is the one the workers' death signal follows.
         from_main_thread = threading.current_thread() is threading.main_thread()
@@ -85,7 +118,7 @@ class ExtractionPool:
     async def analyse(
         self, body: bytes, url: str, content_type: str | None, language_hint: str | None
     ) -> PageAnalysis:
-        call = partial(
+        return await self.call(partial(
             analyse_page,
             body,
             url,
@@ -95,10 +128,14 @@ class ExtractionPool:
             threshold=self.threshold,
             pack=True,
             prefilter=self.prefilter,
-        )
+        ))
+
+    async def call(self, function: Callable[[], T]) -> T:
+        """``function()`` in a worker (inline without workers); it must be importable by
+        name, from a module other than ``__main__``."""
         if self._executor is None:
-            return call()
-        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+            return function()
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function)
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop the workers; without ``wait`` they are joined on a thread (see ``join``),

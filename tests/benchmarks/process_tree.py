@@ -73,6 +73,23 @@ def tree_pids(root: int) -> list[int]:
     return found
 
 
+def command_line(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    return raw.replace(b"\0", b" ").decode(errors="replace").strip()
+
+
+@dataclass(frozen=True)
+class ProcessPeak:
+    """One process of the tree: its command line and its peak RSS over the polls."""
+
+    pid: int
+    command: str
+    peak_rss: int
+
+
 @dataclass
 class ProcessTreeSampler:
     """Polls the tree under ``root`` on a background thread until stopped."""
@@ -81,6 +98,7 @@ class ProcessTreeSampler:
     interval: float = 0.25
     samples: list[TreeSample] = field(default_factory=list)
     _cpu: dict[tuple[int, int], float] = field(default_factory=dict)
+    _peaks: dict[tuple[int, int], ProcessPeak] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -109,6 +127,10 @@ class ProcessTreeSampler:
                 continue
             _ppid, cpu, resident, started = stat
             self._cpu[(pid, started)] = cpu
+            seen = self._peaks.get((pid, started))
+            if seen is None or resident > seen.peak_rss:
+                command = seen.command if seen is not None else command_line(pid)
+                self._peaks[(pid, started)] = ProcessPeak(pid, command, resident)
             if pid == self.root:
                 root_cpu = cpu
             rss += resident
@@ -131,6 +153,11 @@ class ProcessTreeSampler:
     @property
     def cpu_seconds(self) -> float:
         return sum(self._cpu.values())
+
+    @property
+    def processes(self) -> list[ProcessPeak]:
+        """Every process seen in the tree, the root first, each with its peak RSS."""
+        return sorted(self._peaks.values(), key=lambda p: (p.pid != self.root, p.pid))
 
     @property
     def peak_processes(self) -> int:
