@@ -88,6 +88,9 @@ class Stat:
     STORE_FAILURES = "silkroad/store_failures"
     RESUMED_PENDING = "silkroad/resumed_pending"
     RESUMED_DONE = "silkroad/resumed_done"
+    HOSTS_LEASED = "silkroad/hosts_leased"
+    FRONTIER_CLAIMED = "silkroad/frontier_claimed"
+    FRONTIER_ORPHANS = "silkroad/frontier_orphans"
 
     PAGES_FETCHED = "silkroad/pages_fetched"
     ARTICLES_ARCHIVED = "silkroad/articles_archived"

@@ -98,6 +98,24 @@ def test_settling_names_the_reason_when_asked(session: Session) -> None:
     assert session.get(CrawlRun, finished.id).outcome == "ok"  # type: ignore[union-attr]
 
 
+def test_a_run_of_another_machine_is_judged_by_its_heartbeat(session: Session) -> None:
+    """Its pid means nothing here: a live worker elsewhere is neither interrupted nor
+    resumed a second time; one silent for REMOTE_SILENCE is dead."""
+    remote = start_run(session, trigger=Trigger.MANUAL, pid=dead_pid())
+    remote.hostname = "crawler-2.example"
+    add_pending(session, remote.id, [PendingRequest("http://127.0.0.1/a", "page", "A")])
+    assert not run_is_dead(remote)
+    assert settle_dead_runs(session) == []
+    assert resumable_session(session) is None
+    assert remote.outcome == RunOutcome.RUNNING
+    remote.heartbeat_at = utcnow() - runs.REMOTE_SILENCE - timedelta(seconds=1)
+    assert run_is_dead(remote)
+    assert resumable_session(session) == remote.id
+    assert remote.outcome == RunOutcome.INTERRUPTED
+    local = start_run(session, trigger=Trigger.MANUAL, pid=dead_pid())
+    assert local.hostname == runs.this_host() and run_is_dead(local)  # pid, not heartbeat
+
+
 def test_two_crawls_starting_at_once_do_not_both_resume_one_session(engine: Engine) -> None:
     with Session(engine) as session, session.begin():
         left = start_run(session, trigger=Trigger.MANUAL, pid=dead_pid())
