@@ -35,7 +35,6 @@ import math
 import time
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
 from scrapy import Request, signals
@@ -47,12 +46,10 @@ from twisted.internet import task
 from crawler.extensions.archive_database import ArchiveDatabase, archive_database
 from crawler.extensions.frontier_recorder import FrontierRecorder
 from crawler.extensions.run_record import RunRecord
+from crawler.frontier_rounds import FrontierRounds, RoundOutcome, RoundPlan
 from crawler.signals import frontier_added, frontier_committed, frontier_done
-from crawler.timeutil import utcnow
 from crawler.vocabulary import Stat
-from storage import leases
 from storage.frontier import PendingRequest, url_host
-from storage.runs import heartbeat, settle_dead_runs
 
 log = logging.getLogger(__name__)
 
@@ -62,29 +59,6 @@ RETRY_EMPTY_SECONDS = 0.5  # a host (or the pool) found empty is asked again aft
 LINGER_SECONDS = 1.0  # a host with nothing to do is kept this long before it is given up
 ORPHAN_SECONDS = 2.0  # claimed, handed out, and still not done after an idle spell this long
 SEEN_LIMIT = 200_000  # URLs remembered to spare the database duplicate inserts
-
-
-@dataclass
-class _Round:
-    """What one database round does, decided on the reactor thread."""
-
-    held: frozenset[str]
-    heartbeat: bool = False
-    maintain: bool = False
-    claims: dict[str, int] = field(default_factory=dict)
-    lease_want: int = 0
-    release: dict[str, float] = field(default_factory=dict)  # host -> site delay
-    unclaim: list[str] = field(default_factory=list)
-    check_finished: bool = False
-
-
-@dataclass
-class _Outcome:
-    leased: list[str] = field(default_factory=list)
-    lost: set[str] = field(default_factory=set)
-    claimed: dict[str, list[PendingRequest]] = field(default_factory=dict)
-    finished: bool = False
-    share: int | None = None
 
 
 class FrontierScheduler(BaseScheduler):
@@ -163,7 +137,8 @@ class FrontierScheduler(BaseScheduler):
             self._loop.stop()
         if self.database is not None and self.run_id:
             try:
-                self._executor.submit(self._give_back).result(timeout=60)
+                rounds = self._rounds()
+                self._executor.submit(rounds.give_back, sorted(self._held)).result(timeout=60)
             except Exception:  # noqa: BLE001 - the leases expire anyway; say why they linger
                 log.exception("could not give back the hosts of run %d", self.run_id)
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -325,12 +300,13 @@ class FrontierScheduler(BaseScheduler):
             return
         self._busy = True
         commits, enqueued = self._commits, self._enqueued
-        future = asyncio.get_running_loop().run_in_executor(self._executor, self._round, plan)
+        future = asyncio.get_running_loop().run_in_executor(self._executor,
+                                                             self._rounds().run, plan)
         future.add_done_callback(lambda done: self._apply(done, plan, commits, enqueued))
 
-    def _plan(self, now: float) -> _Round | None:
+    def _plan(self, now: float) -> RoundPlan | None:
         assert self.recorder is not None
-        plan = _Round(held=frozenset(self._held))
+        plan = RoundPlan(held=frozenset(self._held))
         if now >= self._next_heartbeat:
             plan.heartbeat, self._next_heartbeat = True, now + self.heartbeat_seconds
         if now >= self._next_maintenance:
@@ -364,48 +340,14 @@ class FrontierScheduler(BaseScheduler):
             return None
         return plan
 
-    def _round(self, plan: _Round) -> _Outcome:
-        """On the frontier thread: one transaction."""
+    def _rounds(self) -> FrontierRounds:
         assert self.database is not None
-        outcome = _Outcome()
-        now = utcnow()
-        until = leases.lease_until(now, self.lease_seconds)
-        run, session_id = self.run_id, self.session_id
-        with self.database.sessions.begin() as session:
-            if plan.maintain:
-                dead = settle_dead_runs(session, session_id=session_id,
-                                        close_reason="its crawl process is gone")
-                if dead:
-                    log.warning("crawl worker run(s) %s of session %d are gone: their hosts "
-                                "and claims return to the pool", dead, session_id)
-                leases.release_runs(session, session_id,
-                                    reopen_at=leases.lease_until(now, self.delay))
-                hosts, workers = leases.workload(session, session_id, now=now)
-                outcome.share = min(self.max_hosts, max(1, math.ceil(hosts / workers)))
-            if plan.heartbeat:
-                heartbeat(session, run)
-                outcome.lost = set(plan.held) - leases.renew(session, session_id, run,
-                                                              until=until)
-            if plan.unclaim:
-                leases.unclaim(session, session_id, run, plan.unclaim)
-            for host, delay in plan.release.items():
-                leases.release(session, session_id, run, [host],
-                               reopen_at=leases.lease_until(now, delay))
-            held = set(plan.held) - outcome.lost - set(plan.release)
-            if plan.lease_want:
-                outcome.leased = leases.lease_hosts(session, session_id, run,
-                                                    want=plan.lease_want, held=held,
-                                                    until=until, now=now)
-            for host in [*plan.claims, *outcome.leased]:
-                if host in outcome.lost or host in plan.release:
-                    continue
-                outcome.claimed[host] = leases.claim(session, session_id, run, host,
-                                                     limit=self.claim_batch, now=now)
-            if plan.check_finished:
-                outcome.finished = leases.session_finished(session, session_id, run, now=now)
-        return outcome
+        return FrontierRounds(self.database.sessions, run_id=self.run_id,
+                              session_id=self.session_id, claim_batch=self.claim_batch,
+                              lease_seconds=self.lease_seconds, max_hosts=self.max_hosts,
+                              delay=self.delay)
 
-    def _apply(self, done: asyncio.Future[_Outcome], plan: _Round, commits: int,
+    def _apply(self, done: asyncio.Future[RoundOutcome], plan: RoundPlan, commits: int,
                enqueued: int) -> None:
         self._busy = False
         if self._closed:
@@ -457,15 +399,6 @@ class FrontierScheduler(BaseScheduler):
             self._finished_at = (commits, enqueued)
         if self._ready_count or self._finished:
             wake_engine(self.crawler)
-
-    def _give_back(self) -> None:
-        assert self.database is not None
-        now = utcnow()
-        with self.database.sessions.begin() as session:
-            leases.release(session, self.session_id, self.run_id, sorted(self._held),
-                           reopen_at=leases.lease_until(now, self.delay))
-            leases.release_runs(session, self.session_id, reopen_at=now,
-                                run_ids=[self.run_id])
 
     # -- requests that can never be done ---------------------------------------------
 

@@ -128,6 +128,7 @@ def test_a_worker_killed_mid_crawl_loses_nothing(web: CountingWeb, seeds: Path, 
     assert query(db_url, lambda s: s.scalar(select(func.count()).select_from(FrontierEntry))) == 0
     counts = web.fetch_counts()
     again = {url: n for url, n in counts.items() if n > 1}
+    print(f"killed worker: {len(again)} of {len(counts)} pages fetched twice")
     # The killed worker held its share of the sites (2 of 6), and fetched at most a claim
     # batch of each that it could not store: those are fetched again, nothing else.
     assert len(again) <= CLAIM_BATCH * -(-SITES // WORKERS), again
@@ -171,6 +172,9 @@ def test_politeness_holds_per_site_over_all_workers(slow_web: CountingWeb, db_ur
     assert max(slow_web.fetch_counts().values()) == 1
     assert max(log.max_in_flight for log in slow_web.logs.values()) <= 2
     rates = per_site_rates(slow_web)
+    print(f"most in flight per site {max(log.max_in_flight for log in slow_web.logs.values())}, "
+          f"fastest site {max(rates.values()):.2f} req/s, "
+          f"busiest 2 s {busiest_window(slow_web, 2.0)} requests")
     assert max(rates.values()) <= 2.0, rates
     assert busiest_window(slow_web, 2.0) <= 5
 

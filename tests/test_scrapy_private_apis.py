@@ -4,10 +4,10 @@ Private (underscore) Scrapy APIs in use, and who relies on them:
 
 * ``ExecutionEngine._slot.nextcall.schedule()``: crawler/pipelines/archive.py,
   ``ArchivePipeline._wake_engine``, and crawler/frontier_scheduler.py, ``wake_engine``
-  (requests claimed from the database frontier are handed out at once). Scrapy has no public call that makes the engine
-  look for work now; without it a crawl that the scraper slot held back waits for
-  the engine's 5 s heartbeat. At run time a missing API only logs a warning (once
-  per crawl); these tests make it a failure here.
+  (requests claimed from the database frontier are handed out at once). Scrapy has
+  no public call that makes the engine look for work now; without it a crawl that the
+  scraper slot held back waits for the engine's 5 s heartbeat. At run time a missing
+  API only logs a warning (once per crawl); these tests make it a failure here.
 * ``ExecutionEngine._slot.closing``: crawler/extensions/prompt_close.py,
   ``PromptClose.check``. Scrapy has no public "the engine is closing"; without it a
   closing crawl fetches every request already queued in the downloader before it
