@@ -96,7 +96,7 @@ GOOD = (
          "Хоргос наращивает перевалку грузов между Казахстаном и Китаем",
          "2025-04-02", "ru", "ширина колеи в Китае и Казахстане"),
     Good("news", "/articles/uz-trade-zh.html", "中国与乌兹别克斯坦农产品贸易快速增长",
-         "2025-05-20", "zh", "冷链卡车经吉尔吉斯斯坦进入新疆"),
+         "2025-05-20", "zh-Hans", "冷链卡车经吉尔吉斯斯坦进入新疆"),
     Good("news", "/articles/almaty-urumqi.html",
          "Almaty–Ürümqi flights return to a daily schedule", "2025-06-11", "en",
          "Ürümqi’s wholesale markets"),
