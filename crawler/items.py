@@ -24,6 +24,7 @@ class PageItem:
     revisit: bool = False  # same bytes as the last snapshot: nothing to analyse
     request_urls: list[str] = field(default_factory=list)  # as scheduled, redirects included
     analysis: Any = None  # crawler.analysis.page_analysis.PageAnalysis, set by AnalysePipeline
+    outcome: str | None = None  # stored as it is, never analysed: robots.txt, a redirect
 
     def __repr__(self) -> str:
         size = 0 if self.body is None else len(self.body)

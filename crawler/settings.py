@@ -30,6 +30,13 @@ SILKROAD_BATCH_SECONDS = 0.05  # how long an idle writer gathers pages into one 
 SILKROAD_BATCH_BYTES = None  # body bytes that close a batch; None: SCRAPER_SLOT_MAX_ACTIVE_SIZE / 4
 SILKROAD_FOCUSED_CRAWL = True  # fetch links that promise on-topic articles first
 SILKROAD_RESUME = True  # continue an interrupted crawl from its database frontier
+# Crawl workers (crawler/frontier_scheduler.py): every crawl is one worker of a session
+# whose frontier is in the archive; `silkroad crawl --workers N` and `silkroad worker` add more.
+SILKROAD_SESSION_ID = None  # join this crawl session (set by `silkroad worker`)
+SILKROAD_CLAIM_BATCH = 10  # URLs of a host claimed at once; at most this many fetched, unstored
+SILKROAD_WORKER_HOSTS = None  # hosts one worker leases at most; None: CONCURRENT_REQUESTS
+SILKROAD_HEARTBEAT_SECONDS = 5.0  # renews the worker's leases and its run's heartbeat
+SILKROAD_LEASE_SECONDS = 30.0  # a host lease not renewed for this long is anyone's
 # Work one document can make us do, on the reactor thread (crawler/spiders/page_links.py).
 # Links: real news pages carry 100-600, navigation included; a link farm 50,000, which
 # cost 2 s of link extraction alone, and a request and a frontier row each.
@@ -111,6 +118,10 @@ DOWNLOADER_MIDDLEWARES = {
     # Below HttpCompressionMiddleware (590): it cuts robots.txt once decompressed.
     "crawler.middlewares.robots_size.RobotsTxtSizeMiddleware": 580,
 }
+
+# Requests live in the archive's frontier, shared by the session's workers: the frontier
+# is the dupefilter, and one worker at a time fetches from a host.
+SCHEDULER = "crawler.frontier_scheduler.FrontierScheduler"
 
 SILKROAD_PROMPT_CLOSE = True
 EXTENSIONS = {

@@ -19,6 +19,13 @@ class PageOutcome(StrEnum):
     REVISIT = "revisit"  # the bytes equal the last snapshot's (or a 304)
     ERROR = "error"  # analysis raised: kept raw for `silkroad reprocess`
     STORE_ERROR = "store_error"  # the page could not be stored
+    ROBOTS = "robots"  # a robots.txt, stored as fetched: it decided what was crawled
+    REDIRECT = "redirect"  # a redirect the crawl followed, stored for replay
+
+
+# Outcomes of responses stored beside the pages, as fetched: never analysed, never
+# counted as pages fetched.
+NOT_PAGES = (PageOutcome.ROBOTS, PageOutcome.REDIRECT)
 
 
 class PageState(StrEnum):
@@ -81,6 +88,9 @@ class Stat:
     STORE_FAILURES = "silkroad/store_failures"
     RESUMED_PENDING = "silkroad/resumed_pending"
     RESUMED_DONE = "silkroad/resumed_done"
+    HOSTS_LEASED = "silkroad/hosts_leased"
+    FRONTIER_CLAIMED = "silkroad/frontier_claimed"
+    FRONTIER_ORPHANS = "silkroad/frontier_orphans"
 
     PAGES_FETCHED = "silkroad/pages_fetched"
     ARTICLES_ARCHIVED = "silkroad/articles_archived"
@@ -108,6 +118,8 @@ class Stat:
     OFF_SCOPE_REFUSED = "silkroad/off_scope_refused"
     SSRF_REFUSED = "silkroad/ssrf_refused"
     ROBOTS_TRUNCATED = "silkroad/robots_truncated"
+    ROBOTS_STORED = "silkroad/robots_stored"
+    REDIRECTS_STORED = "silkroad/redirects_stored"
     RETRY_AFTER_TOO_LONG = "silkroad/retry_after_too_long"
     RETRY_WAIT_SECONDS = "silkroad/retry_wait_seconds"
 

@@ -70,6 +70,10 @@ class CrawlRun(Base):
     # The run whose frontier this one continues (itself for a fresh crawl). No
     # foreign key: adding one to an existing SQLite table means rebuilding it.
     session_id: Mapped[int | None]
+    # Where the run's process runs, and when it last said it is alive: a run on this
+    # machine is judged by its pid, one on another machine by its heartbeat (storage/runs.py).
+    hostname: Mapped[str | None] = mapped_column(String(255))
+    heartbeat_at: Mapped[datetime | None]
 
 
 class Page(Base):
@@ -193,7 +197,7 @@ class FrontierEntry(Base):
     __tablename__ = "frontier"
     __table_args__ = (
         UniqueConstraint("session_id", "url", name="uq_frontier_session_url"),
-        Index("ix_frontier_session_state", "session_id", "state"),
+        Index("ix_frontier_session_state_host", "session_id", "state", "host"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -206,6 +210,27 @@ class FrontierEntry(Base):
     priority: Mapped[int] = mapped_column(default=0)
     depth: Mapped[int] = mapped_column(default=0)
     state: Mapped[str] = mapped_column(String(8), default="pending")  # pending | done
+    # The URL's host (Scrapy's download slot): the unit a crawl worker leases.
+    host: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    # The run that claimed it under its lease on the host; None: anyone's to claim.
+    claimed_by: Mapped[int | None]
+
+
+class HostLease(Base):
+    """One crawl worker at a time fetches from a host of a session, so that the
+    per-site delay, concurrency and AutoThrottle hold for the site as a whole.
+
+    ``run_id`` holds the lease until ``expires_at`` (renewed by its heartbeat); a
+    released lease has no run and stays closed until the site's delay has passed.
+    """
+
+    __tablename__ = "host_leases"
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("crawl_runs.id", ondelete="CASCADE"), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    run_id: Mapped[int | None]
+    expires_at: Mapped[datetime]
 
 
 class Sighting(Base):

@@ -38,8 +38,9 @@ class ArticleFilter:
     until: date | None = None
 
     def apply(self, query: Select[Any]) -> Select[Any]:
-        if self.language:
-            query = query.where(Article.language == self.language.lower())
+        if self.language:  # "zh" is also zh-Hans and zh-Hant, whatever the case
+            wanted, language = self.language.lower(), func.lower(Article.language)
+            query = query.where((language == wanted) | language.like(f"{wanted}-%"))
         if self.country:
             query = query.where(_json_contains(Article.countries, self.country.upper()))
         if self.theme:

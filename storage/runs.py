@@ -3,11 +3,15 @@
 Every module that creates, closes or judges a run does it here, so that one
 policy decides when a run left ``running`` is dead:
 
-- Its pid is gone, or names a process that started well after the run's row
-  was written (after a kill -9 or a reboot the pid is handed to someone else
-  sooner or later; trusting it would keep the run ``running`` for ever, and
-  block every resume and every scheduled crawl of its seeds). Where the start
-  time cannot be read (no /proc), a run older than ``MAX_RUN_AGE`` is dead.
+- It runs on another machine (``hostname``) and has sent no heartbeat for
+  ``REMOTE_SILENCE`` (crawl workers renew ``heartbeat_at`` every few seconds):
+  a pid means nothing here for a process over there.
+- It runs on this machine and its pid is gone, or names a process that
+  started well after the run's row was written (after a kill -9 or a reboot
+  the pid is handed to someone else sooner or later; trusting it would keep
+  the run ``running`` for ever, and block every resume and every scheduled
+  crawl of its seeds). Where the start time cannot be read (no /proc), a run
+  older than ``MAX_RUN_AGE`` is dead.
 - It has no pid and is older than ``LAUNCH_GRACE``: a scheduler writes the row
   first and the pid once its child started, so a younger one is being launched.
 """
@@ -16,15 +20,16 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from crawler.timeutil import utcnow
-from crawler.vocabulary import RunOutcome, Trigger
+from crawler.vocabulary import NOT_PAGES, RunOutcome, Trigger
 from storage.frontier import PENDING, close_session
 from storage.models import Article, CrawlRun, Fetch, FrontierEntry
 from storage.upsert import dialect_name
@@ -38,6 +43,13 @@ MAX_RUN_AGE = timedelta(days=3)
 LAUNCH_GRACE = START_TOLERANCE
 FAILED_RUNS_LIMIT = 3  # runs of one session that ended failed before its frontier is given up
 RESUME_LOCK_KEY = 0x53494C4B  # PostgreSQL advisory lock: one crawl at a time picks its session
+# A run of another machine without a heartbeat for this long is dead (workers beat every 5 s).
+REMOTE_SILENCE = timedelta(seconds=60)
+
+
+def this_host() -> str:
+    """The name runs of this machine are recorded under (``crawl_runs.hostname``)."""
+    return socket.gethostname()
 
 
 # -- lifecycle ------------------------------------------------------------------------
@@ -51,9 +63,12 @@ def start_run(
     pid: int | None = None,
     session_id: int | None = None,
 ) -> CrawlRun:
-    """A new crawl_runs row; ``session_id`` names the interrupted run it resumes."""
-    run = CrawlRun(trigger=trigger, started_at=utcnow(), outcome=RunOutcome.RUNNING,
-                   seeds_file=seeds_file, pid=pid, stats={}, session_id=session_id)
+    """A new crawl_runs row of this machine; ``session_id`` names the session it
+    continues or joins."""
+    now = utcnow()
+    run = CrawlRun(trigger=trigger, started_at=now, outcome=RunOutcome.RUNNING,
+                   seeds_file=seeds_file, pid=pid, stats={}, session_id=session_id,
+                   hostname=this_host(), heartbeat_at=now)
     session.add(run)
     session.flush()
     if run.session_id is None:
@@ -63,12 +78,24 @@ def start_run(
 
 def adopt_run(session: Session, run_id: int, resumed: int | None) -> CrawlRun:
     """The row a launcher created for this crawl (``SILKROAD_RUN_ID``), joined to the
-    session it resumes."""
+    session it resumes (a launcher of workers set the session already)."""
     run = session.get(CrawlRun, run_id)
     if run is None:
         raise ValueError(f"SILKROAD_RUN_ID={run_id}: no such crawl run")
-    run.session_id = resumed or run.id
+    run.session_id = resumed or run.session_id or run.id
+    run.hostname, run.heartbeat_at = this_host(), utcnow()
     return run
+
+
+def heartbeat(session: Session, run_id: int) -> None:
+    """The run's process is alive (how runs of other machines are judged)."""
+    session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(heartbeat_at=utcnow()))
+
+
+def session_runs(session: Session, session_id: int) -> list[CrawlRun]:
+    """Every run of a crawl session, oldest first."""
+    return list(session.scalars(select(CrawlRun).where(CrawlRun.session_id == session_id)
+                                .order_by(CrawlRun.id)))
 
 
 def record_launch(session: Session, run_id: int, pid: int, extra_stats: dict[str, Any]) -> None:
@@ -83,7 +110,9 @@ def run_counts(session: Session, run_id: int) -> dict[str, int]:
     """What a run stored, counted in the archive: pages fetched and articles archived."""
     return {
         "fetched": session.scalar(select(func.count()).select_from(Fetch)
-                                  .where(Fetch.run_id == run_id)) or 0,
+                                  .where(Fetch.run_id == run_id, or_(
+                                      Fetch.outcome.is_(None),
+                                      Fetch.outcome.not_in(NOT_PAGES)))) or 0,
         "archived": session.scalar(select(func.count()).select_from(Article)
                                    .where(Article.first_run_id == run_id)) or 0,
     }
@@ -141,13 +170,17 @@ def close_unfinished_run(session: Session, run_id: int, returncode: int | None, 
 
 
 def running_runs(session: Session, *, trigger: str | None = None,
-                 seeds_file: str | None = None) -> list[CrawlRun]:
-    """Runs still marked ``running``, oldest first, of one trigger or seeds file if named."""
+                 seeds_file: str | None = None, session_id: int | None = None
+                 ) -> list[CrawlRun]:
+    """Runs still marked ``running``, oldest first, of one trigger, seeds file or crawl
+    session if named."""
     query = select(CrawlRun).where(CrawlRun.outcome == RunOutcome.RUNNING)
     if trigger is not None:
         query = query.where(CrawlRun.trigger == trigger)
     if seeds_file is not None:
         query = query.where(CrawlRun.seeds_file == seeds_file)
+    if session_id is not None:
+        query = query.where(CrawlRun.session_id == session_id)
     return list(session.scalars(query.order_by(CrawlRun.id)))
 
 
@@ -225,20 +258,23 @@ def run_process_alive(pid: int | None, started_at: datetime, *,
 def run_is_dead(run: CrawlRun, *, now: datetime | None = None) -> bool:
     """The one policy: a ``running`` run whose crawl process is gone (see the module)."""
     now = now or utcnow()
+    if run.hostname is not None and run.hostname != this_host():
+        return (run.heartbeat_at or run.started_at) <= now - REMOTE_SILENCE
     if run.pid is None:
         return run.started_at <= now - LAUNCH_GRACE
     return not run_process_alive(run.pid, run.started_at, now=now)
 
 
 def settle_dead_runs(session: Session, *, trigger: str | None = None,
-                     seeds_file: str | None = None, close_reason: str | None = None
-                     ) -> list[int]:
+                     seeds_file: str | None = None, session_id: int | None = None,
+                     close_reason: str | None = None) -> list[int]:
     """Runs still marked running whose crawl is dead become interrupted; their ids.
 
     ``close_reason`` is recorded in the run's stats when given.
     """
     now = utcnow()
-    dead = [run for run in running_runs(session, trigger=trigger, seeds_file=seeds_file)
+    dead = [run for run in running_runs(session, trigger=trigger, seeds_file=seeds_file,
+                                        session_id=session_id)
             if run_is_dead(run, now=now)]
     for run in dead:
         run.outcome = RunOutcome.INTERRUPTED
@@ -252,8 +288,9 @@ def settle_dead_runs(session: Session, *, trigger: str | None = None,
 
 
 def resumable_session(session: Session) -> int | None:
-    """The session to continue: the latest run ended without completing and left work,
-    and no live crawl is continuing it already.
+    """The session to continue: the latest run's session left work, and no live crawl
+    is continuing it already (one of several workers may have ended ``ok`` on its
+    page budget while the others were interrupted).
 
     A session whose runs keep failing (the same requests breaking every resume) is
     given up after ``FAILED_RUNS_LIMIT`` failed runs: its frontier is dropped and the
@@ -266,7 +303,7 @@ def resumable_session(session: Session) -> int | None:
                                CrawlRun.trigger != Trigger.IMPORT)
         .order_by(CrawlRun.id.desc()).limit(1)
     )
-    if latest is None or latest.outcome == RunOutcome.OK:
+    if latest is None:
         return None
     session_id = latest.session_id or latest.id
     busy = session.scalar(

@@ -18,11 +18,11 @@ from crawler.analysis.page_analysis import ArticleRecord
 from storage.archive import FetchRecord, SourceCache, record_fetch
 from storage.engine import make_engine
 from storage.migrate import upgrade
-from storage.models import Article, ArticleBand, Page, Sighting, Source
+from storage.models import Article, ArticleBand, Fetch, Page, Sighting, Source
 from storage.search.index import index_drift
 
 TEXTS = 40
-BATCH = 8
+BATCH = 9
 WRITERS = 2
 PLACES = "Khorgos Almaty Urumqi Tashkent Aktau Kashgar Bishkek Dushanbe Termez Osh".split()
 
@@ -38,16 +38,22 @@ def _texts() -> list[ArticleRecord]:
     return records
 
 
-def _pages(writer: int, records: list[ArticleRecord]) -> list[tuple[FetchRecord, ArticleRecord]]:
-    """Each text at this writer's own URL, and at a wire URL that every writer fetches."""
-    pages = []
+def _pages(writer: int, records: list[ArticleRecord]
+           ) -> list[tuple[FetchRecord, ArticleRecord | None]]:
+    """Each text at this writer's own URL and at a wire URL that every writer fetches,
+    then the wire's listing page (no article) that links to it."""
+    pages: list[tuple[FetchRecord, ArticleRecord | None]] = []
     for n, record in enumerate(records):
-        for url, source in ((f"http://site{writer}.test/news/{n}", f"Site {writer}"),
-                            (f"http://wire.test/story/{n}", "Wire")):
+        own = (f"http://site{writer}.test/news/{n}", f"Site {writer}", record)
+        wire = (f"http://wire.test/story/{n}", "Wire", record)
+        # Who waits for whom, on the article or on the page: both are raced for.
+        first, second = (own, wire) if n % 2 else (wire, own)
+        for url, source, kept in (first, second, (f"http://wire.test/list/{n}", "Wire", None)):
+            body = f"<p>{record.text}</p>" if kept else f"<a href='/story/{n}'>{n}</a>"
             pages.append((FetchRecord(page_url=url, url=url, final_url=url, status=200,
-                                      headers={}, body=f"<p>{record.text}</p>".encode(),
+                                      headers={}, body=body.encode(),
                                       fetched_at=datetime(2026, 1, 1, 10, writer),
-                                      source=source), record))
+                                      source=source), kept))
     return pages
 
 
@@ -58,8 +64,8 @@ def _hammer(db_url: str, writer: int, records: list[ArticleRecord], barrier: Any
     for start in range(0, len(pages), BATCH):
         with Session(engine) as session, session.begin():
             for fetch, record in pages[start:start + BATCH]:
-                record_fetch(session, fetch, record, run_id=None, outcome="article",
-                             sources=sources)
+                record_fetch(session, fetch, record, run_id=None, sources=sources,
+                             outcome="article" if record else "no_article")
     engine.dispose()
 
 
@@ -83,7 +89,8 @@ def test_two_processes_store_the_same_texts_at_once(db_url: str) -> None:
 
         hashes = session.scalars(select(Article.content_hash)).all()
         assert sorted(hashes) == sorted(record.content_hash for record in records)
-        assert count(Page) == (WRITERS + 1) * TEXTS
+        assert count(Page) == (WRITERS + 2) * TEXTS
+        assert count(Fetch) == WRITERS * 3 * TEXTS
         assert count(Source) == WRITERS + 1
         seen = dict(session.execute(select(Sighting.url, Sighting.times_seen)).all())
         assert len(seen) == (WRITERS + 1) * TEXTS

@@ -1,4 +1,4 @@
-"""Two crawls of one web into one archive at once (and, on SQLite, a stream of searches):
+"""Two crawls of one web into one archive at once, and a stream of searches:
 both runs end ok, no page is a store error, nothing is stored twice, and the archive
 holds the same articles as one crawl into a fresh archive. On PostgreSQL the two
 writers really write at the same moment; on SQLite they queue."""
@@ -93,15 +93,13 @@ def test_two_crawls_at_once_archive_what_one_crawl_does(web: LoopbackWeb, db_url
         for _ in range(2)
     ]
     searches = []
-    # Search on PostgreSQL comes with the search branch; on SQLite readers never wait.
-    while sqlite and any(c.poll() is None for c in crawls) and len(searches) < 40:
+    while any(c.poll() is None for c in crawls) and len(searches) < 40:
         searches.append(run_cli("search", "China", "--format", "json", "--db", db_url))
     outputs = [c.communicate(timeout=240) for c in crawls]
     for crawl, (_out, err) in zip(crawls, outputs, strict=True):
         assert crawl.returncode == 0, err[-2000:]
         assert "locked" not in err and "UniqueViolation" not in err
-    if sqlite:
-        assert searches, "the crawls ended before any search ran"
+    assert searches, "the crawls ended before any search ran"
     for search in searches:
         assert search.returncode == 0, search.stderr
         assert "locked" not in search.stderr

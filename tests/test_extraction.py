@@ -119,7 +119,7 @@ def test_chinese_page() -> None:
         read_page("article_zh.html"), "https://silu.example.cn/jingji/khorgos.html?from=rss"
     )
 
-    assert article.language == "zh"
+    assert article.language == "zh-Hans"
     assert article.title == "霍尔果斯口岸每日增开两列班列"
     assert article.published == "2025-06-17"
     assert article.canonical_url == "https://silu.example.cn/jingji/2025/0617/khorgos.html"
@@ -148,7 +148,7 @@ def test_legacy_encoded_chinese_page_through_decoding(codec: str) -> None:
     article = extract(decoded.html, "https://silu.example.cn/jingji/khorgos.html")
 
     assert "运力瓶颈并不完全在于手续" in article.text
-    assert article.language == "zh"
+    assert article.language == "zh-Hans"
 
 
 @pytest.mark.parametrize(
@@ -224,6 +224,25 @@ def test_published_date(head: str, lead: str, url: str, expected: str) -> None:
 def test_undated_page_gets_no_date(lead: str) -> None:
     """htmldate's fallbacks (copyright year, bare year, the current date) are not dates."""
     assert extract(make_page(lead=lead)).published is None
+
+
+def test_a_last_updated_date_gives_way_to_the_declared_publication() -> None:
+    """htmldate takes article:modified_time; the JSON-LD says when it was published."""
+    head = '<meta property="article:modified_time" content="2025-01-07T09:08:22+00:00">'
+    json_ld = ('<script type="application/ld+json">{"@type": "NewsArticle", '
+               '"datePublished": "2020-07-10T14:15:42+00:00", '
+               '"dateModified": "2025-01-07T09:08:22+00:00"}</script>')
+    page = make_page(head, "<p>Last Updated: January 7, 2025</p>").replace(
+        "</body>", f"{json_ld}</body>")
+
+    assert extract(page).published == "2020-07-10"
+
+
+def test_a_placeholder_publication_date_is_ignored() -> None:
+    head = ('<meta property="article:published_time" content="2023-05-19T08:30:00+05:00">'
+            '<script type="application/ld+json">{"datePublished": "0001-01-01T00:00:00Z"}'
+            "</script>")
+    assert extract(make_page(head)).published == "2023-05-19"
 
 
 def test_todays_article_keeps_todays_date() -> None:
@@ -309,9 +328,9 @@ def test_length_threshold_is_lower_for_chinese() -> None:
 
 @pytest.mark.parametrize(
     ("html_lang", "hint", "expected"),
-    [("", "fr", "fr"), ('lang="fr"', None, "fr"), ("", None, None)],
+    [("", "fr", "fr"), ('lang="fr"', None, "fr"), ("", None, "fr"), ('lang="utf-8"', None, "fr")],
 )
-def test_language_hint_for_latin_text_that_is_not_english(
+def test_latin_text_that_is_not_english(
     html_lang: str, hint: str | None, expected: str | None
 ) -> None:
     paragraphs = [
@@ -337,10 +356,11 @@ def test_same_page_again_and_again_gives_the_same_article() -> None:
     assert all(result == results[0] for result in results)
 
 
-def test_extractor_version_names_trafilatura() -> None:
+def test_extractor_version_names_trafilatura_and_our_rules() -> None:
+    """Both change what is stored for a page; reprocess records the version it applied."""
     import trafilatura
 
-    assert EXTRACTOR_VERSION == f"trafilatura {trafilatura.__version__}"
+    assert EXTRACTOR_VERSION == f"trafilatura {trafilatura.__version__}; silkroad rules 2"
 
 
 TEASER_LISTING_ZH = """<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">
@@ -401,3 +421,110 @@ def test_sign_up_boxes_stay_out_of_the_text(box: str) -> None:
     assert article is not None and "Paragraph 5" in article.text
     for words in ("рассылк", "почту", "订阅", "邮箱", "inbox"):
         assert words not in article.text
+
+
+# -- One article, whatever the template (issue 21) -----------------------------------
+
+HEADLINE = "Grain corridor gets two more trains"
+
+
+def templated(*, h1_inside: bool, head: str = "", lead: str = "",
+              title: str = f"{HEADLINE} | Steppe Ledger") -> str:
+    h1 = f"<h1>{HEADLINE}</h1>"
+    body = "".join(f"<p>{paragraph}</p>" for paragraph in PARAGRAPHS)
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+        f'<meta property="og:site_name" content="Steppe Ledger">{head}</head><body>'
+        "<nav><a href='/'>Front page</a> <a href='/trade'>Trade desk</a></nav>"
+        f"{'' if h1_inside else h1}<article>{h1 if h1_inside else ''}{lead}{body}</article>"
+        "</body></html>"
+    )
+
+
+def test_the_same_article_in_two_templates_is_one_text() -> None:
+    from crawler.analysis.fingerprint import content_hash
+
+    plain = extract(templated(h1_inside=False))
+    busy = extract(templated(
+        h1_inside=True,
+        lead="<p>By Aliya Bekova</p><p>17 June 2025, 09:30</p><p>Photo: Steppe Ledger</p>"))
+
+    assert plain.text == busy.text == "\n".join(PARAGRAPHS)
+    assert content_hash(plain.text) == content_hash(busy.text)
+    assert HEADLINE not in busy.text
+
+
+def test_title_without_the_site_and_the_page_title_as_it_is() -> None:
+    article = extract(templated(h1_inside=True))
+
+    assert article.title == HEADLINE
+    assert article.page_title == f"{HEADLINE} | Steppe Ledger"
+
+
+@pytest.mark.parametrize(
+    ("head", "lead", "expected"),
+    [
+        pytest.param('<meta name="author" content="Aliya Bekova">',
+                     '<p class="byline"><span class="author">作者</span></p>', "Aliya Bekova",
+                     id="a-bare-label-gives-way-to-the-meta-author"),
+        pytest.param('<meta name="author" content="Steppe Ledger">', "", None,
+                     id="the-publisher-is-no-author"),
+        pytest.param("", "<p>Автор: Айгуль Сейткали</p>", "Айгуль Сейткали",
+                     id="a-byline-line-in-the-text"),
+    ],
+)
+def test_authors_are_people(head: str, lead: str, expected: str | None) -> None:
+    article = extract(templated(h1_inside=True, head=head, lead=lead))
+
+    assert article.author == expected
+    assert "Автор" not in article.text and "作者" not in article.text
+
+
+RELATED = "".join(f"<li><a href='/n{i}'>Another headline number {i} about grain trade</a></li>"
+                  for i in range(15))
+
+
+def fast_mode_miss(head: str = "") -> str:
+    """A body set in <font> and <br>: trafilatura's fast mode takes the related links
+    along, so the text reads as a listing; its full mode finds the article."""
+    body = "".join(f"<font>{paragraph}</font><br><br>" for paragraph in PARAGRAPHS)
+    return (f"<html><head><title>Tashkent terminal</title>{head}</head><body>"
+            f"<div>{body}</div><ul>{RELATED}</ul></body></html>")
+
+
+@pytest.mark.parametrize(
+    ("head", "url"),
+    [
+        pytest.param('<meta property="og:type" content="article">',
+                     "https://courier.example/trade/12345", id="og-type"),
+        pytest.param('<script type="application/ld+json">{"@type": "NewsArticle"}</script>',
+                     "https://courier.example/trade/12345", id="json-ld"),
+        pytest.param("", "https://courier.example/trade/tashkent-freight-terminal-opens",
+                     id="an-article-s-url"),
+    ],
+)
+def test_an_article_fast_mode_misses_is_found_in_full_mode(head: str, url: str) -> None:
+    article = extract_article(fast_mode_miss(head), url)
+
+    assert article is not None
+    assert article.text == "\n".join(PARAGRAPHS)
+
+
+def test_a_page_that_does_not_say_it_is_an_article_is_not_retried() -> None:
+    assert extract_article(fast_mode_miss(), "https://courier.example/trade/12345") is None
+
+
+TRADITIONAL = [
+    "中國與哈薩克斯坦決定經霍爾果斯口岸每天增開兩列集裝箱班列，兩國海關將實行一次查驗。",
+    "貨運企業表示歡迎，認為這將縮短運輸時間並降低成本，有關部門將在秋季報告進展情況。",
+    "專家指出，鐵路運輸是雙方經貿合作的重點，邊境口岸的通關效率仍有提升空間。",
+]
+
+
+def test_traditional_chinese_is_told_apart() -> None:
+    page = make_page(paragraphs=TRADITIONAL).replace('lang="en"', 'lang="zh-TW"')
+    simplified = read_page("article_zh.html")
+
+    assert extract(page).language == "zh-Hant"
+    assert extract(simplified, "https://silu.example.cn/jingji/khorgos.html").language == (
+        "zh-Hans")

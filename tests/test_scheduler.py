@@ -42,7 +42,7 @@ from crawler.scheduling.scheduler import JOB_FUNC, CrawlScheduler
 from crawler.scheduling.schedules import Schedule, parse_duration
 from storage.archive import finish_run, start_run
 from storage.engine import make_engine
-from storage.models import Article, CrawlRun, Page, Sighting, Snapshot
+from storage.models import Article, CrawlRun, FrontierEntry, Page, Sighting, Snapshot
 from tests.support import FAST_CRAWL, FIXTURES, REPO, run_cli, write_seeds
 
 SCHED_WEB = FIXTURES / "webs" / "sched"
@@ -140,6 +140,17 @@ def crawl_runs(db_url: str) -> list[CrawlRun]:
 def scheduled_run_in_progress(db_url: str) -> CrawlRun | None:
     return next((r for r in crawl_runs(db_url)
                  if r.trigger == "schedule" and r.outcome == "running" and r.pid), None)
+
+
+def claimed_requests(db_url: str) -> int:
+    """Links (not seeds) a crawl has claimed and not stored: queued in its downloader."""
+    engine = make_engine(db_url, readonly=True)
+    with Session(engine) as session:
+        count = session.scalar(select(func.count()).select_from(FrontierEntry).where(
+            FrontierEntry.claimed_by.is_not(None), FrontierEntry.state == "pending",
+            FrontierEntry.depth > 0)) or 0
+    engine.dispose()
+    return count
 
 
 def span(run: CrawlRun) -> tuple[datetime, datetime]:
@@ -620,10 +631,10 @@ def test_schedule_every_20s_acceptance(seeds: Path, db_url: str, scheduler_proce
 @pytest.mark.parametrize(("settings", "close_reason"), [
     # Scrapy's graceful shutdown finishes the downloads already queued: one here.
     (("-s", "CONCURRENT_REQUESTS=1", "-s", "DOWNLOAD_DELAY=1.5"), "shutdown"),
-    # A dozen queued behind a 3 s delay, with Scrapy's own drain (the prompt close
+    # Requests queued behind a 10 s delay, with Scrapy's own drain (the prompt close
     # off), cannot finish in time: SIGINT forces Scrapy out, and the child still
     # records its run as it goes (crawler/extensions/run_record.py).
-    (("-s", "DOWNLOAD_DELAY=3", "-s", "SILKROAD_PROMPT_CLOSE=False"), "forced shutdown"),
+    (("-s", "DOWNLOAD_DELAY=10", "-s", "SILKROAD_PROMPT_CLOSE=False"), "forced shutdown"),
 ], ids=["graceful", "forced"])
 def test_sigterm_stops_the_crawl_in_progress(settings: tuple[str, ...], close_reason: str,
                                              web: LoopbackWeb, seeds: Path, db_url: str,
@@ -634,6 +645,7 @@ def test_sigterm_stops_the_crawl_in_progress(settings: tuple[str, ...], close_re
     requests_before = len(web.requests)
     run = wait_until(lambda: scheduled_run_in_progress(db_url), 30, "a scheduled crawl")
     wait_until(lambda: len(web.requests) >= requests_before + 3, 30, "the crawl to fetch pages")
+    wait_until(lambda: claimed_requests(db_url) >= 1, 30, "links handed to the downloader")
 
     scheduler.terminate()
     assert scheduler.proc.returncode == 0, scheduler.output()[-3000:]

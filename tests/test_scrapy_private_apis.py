@@ -3,7 +3,8 @@
 Private (underscore) Scrapy APIs in use, and who relies on them:
 
 * ``ExecutionEngine._slot.nextcall.schedule()``: crawler/pipelines/archive.py,
-  ``ArchivePipeline._wake_engine``. Scrapy has no public call that makes the engine
+  ``ArchivePipeline._wake_engine``, and crawler/frontier_scheduler.py, ``wake_engine``
+  (requests claimed from the database frontier are handed out at once). Scrapy has no public call that makes the engine
   look for work now; without it a crawl that the scraper slot held back waits for
   the engine's 5 s heartbeat. At run time a missing API only logs a warning (once
   per crawl); these tests make it a failure here.
@@ -13,7 +14,7 @@ Private (underscore) Scrapy APIs in use, and who relies on them:
   stops. At run time a missing API logs one warning; these tests fail here.
 
 * ``scrapy.utils._compression`` (``_inflate``, ``_unbrotli``, ``_unzstd``,
-  ``_DecompressionMaxSizeExceeded``): crawler/offline/warc_import.py decodes a WARC
+  ``_DecompressionMaxSizeExceeded``): crawler/offline/warc_records.py decodes a WARC
   record's Content-Encoding with the same size-limited decoders the crawl's
   HttpCompressionMiddleware uses, so an imported bomb is cut where a crawled one is.
   A change there fails the import at start-up; these tests name it.
@@ -315,7 +316,7 @@ def test_size_limited_decoders_that_warc_import_uses_still_exist_and_cut() -> No
 
     from scrapy.utils import _compression
 
-    where = "crawler/offline/warc_import.py (_DECODERS)"
+    where = "crawler/offline/warc_records.py (_DECODERS)"
     for name in ("_inflate", "_unbrotli", "_unzstd", "_DecompressionMaxSizeExceeded"):
         assert hasattr(_compression, name), (
             f"Scrapy {scrapy.__version__}: private scrapy.utils._compression.{name} is gone; "

@@ -26,6 +26,7 @@ from crawler.extensions.prompt_close import CrawlClosing
 from crawler.items import PageItem
 from crawler.signals import frontier_done
 from crawler.spiders.seeds import FEED_PRIORITY, SEED_PRIORITY, SeedsSpider
+from storage.frontier import PendingRequest
 
 NEWS = "http://news.example"
 WIRE = "http://wire.example"
@@ -120,10 +121,21 @@ def test_start_leaves_robots_to_scrapy_when_it_obeys_them(make_spider: Any) -> N
     assert not [url for url in urls if url.endswith("/robots.txt")]
 
 
-def test_start_skips_what_this_session_already_did(spider: SeedsSpider) -> None:
-    spider.done_urls = {f"{NEWS}/rss.xml"}
-    urls = [r.url for r in asyncio.run(start_requests(spider))]
-    assert f"{NEWS}/rss.xml" not in urls and f"{NEWS}/" in urls
+def test_a_worker_joining_a_session_leaves_the_seeds_to_its_launcher(make_spider: Any) -> None:
+    assert asyncio.run(start_requests(make_spider(SILKROAD_SESSION_ID=7))) == []
+
+
+def test_frontier_entries_become_the_requests_the_spider_would_make(spider: SeedsSpider) -> None:
+    made = request_for(spider, f"{NEWS}/a.html", spider.parse_page, via=f"feed:{NEWS}/rss.xml")
+    entry = PendingRequest(made.url, "page", "News", via=f"feed:{NEWS}/rss.xml",
+                           reached_as=made.url, priority=made.priority, depth=2)
+    rebuilt = spider.request_for(entry)
+    assert rebuilt is not None
+    assert (rebuilt.url, rebuilt.callback, rebuilt.errback, rebuilt.cb_kwargs) == (
+        made.url, made.callback, made.errback, made.cb_kwargs)
+    assert rebuilt.meta == {**made.meta, "depth": 2}
+    assert spider.request_for(PendingRequest(made.url, "page", "Gone")) is None
+    assert spider.request_for(PendingRequest(made.url, "video", "News")) is None
 
 
 # -- parse_page ---------------------------------------------------------------------------

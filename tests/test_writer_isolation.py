@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from crawler.analysis.extraction import declared_canonical_url
 from crawler.demo.loopback_web import LoopbackWeb
 from crawler.extensions.archive_database import ArchiveDatabase
-from crawler.extensions.frontier_recorder import FrontierRecorder
+from crawler.extensions.frontier_recorder import FrontierRecorder, FrontierWrites
 from crawler.extensions.run_record import RunRecord, run_outcome
 from crawler.items import PageItem
 from crawler.links.urls import is_http_url, page_identity
@@ -111,7 +111,8 @@ def _item(n: int, source: str, **changes: Any) -> PageItem:
 
 
 def _write(pipeline: ArchivePipeline, items: list[PageItem]) -> list[Any]:
-    results, _conflicts = pipeline._write_batch([_Pending(item, None) for item in items])  # type: ignore[arg-type]
+    results, _, _conflicts = pipeline._write_batch(
+        [_Pending(item, None) for item in items])  # type: ignore[arg-type]
     for item, result in zip(items, results, strict=True):
         pipeline._count(item, result)
     return results
@@ -171,7 +172,8 @@ def test_a_batch_deadlocked_with_another_writer_is_written_again(pg_url: str) ->
     thread.start()
     try:
         assert ready.wait(30)
-        results, conflicts = pipeline._write_batch([_Pending(first, None), _Pending(second, None)])  # type: ignore[arg-type]
+        results, _, conflicts = pipeline._write_batch(
+            [_Pending(first, None), _Pending(second, None)])  # type: ignore[arg-type]
     finally:
         thread.join(60)
     assert [r.error for r in results] == [None, None]
@@ -210,12 +212,13 @@ def test_a_malformed_canonical_page_is_stored_under_its_fetched_url(engine: Engi
 def test_a_lost_batch_gives_its_frontier_entries_back(engine: Engine) -> None:
     pipeline = _pipeline(engine)
     scheduled = PendingRequest("http://127.0.0.91:8080/next.html", "page", "Known")
-    pipeline.frontier.restore([scheduled], ["http://127.0.0.91:8080/robots.txt"])
+    writes = FrontierWrites([scheduled], [], ["http://127.0.0.91:8080/robots.txt"])
+    pipeline.frontier.restore(writes)
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE fetches")  # every write now fails: no such table
     with pytest.raises(DatabaseError):
         _write(pipeline, [_item(1, "Known")])
-    assert pipeline.frontier.take() == ([scheduled], ["http://127.0.0.91:8080/robots.txt"])
+    assert pipeline.frontier.take() == writes
 
 
 def test_only_database_wide_errors_fail_the_whole_batch() -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from crawler.analysis.chinese_script import chinese_tag
+from crawler.analysis.latin_languages import STOPWORD_SHARE, stopword_shares
 from crawler.analysis.script import count_han
 
 #: How much of the text is looked at; the opening paragraphs are representative.
@@ -22,14 +24,14 @@ KANA_SHARE_JAPANESE = 0.1
 #: is not Russian (so a Russian article quoting a Kazakh name stays Russian).
 SPECIFIC_LETTER_SHARE = 0.005
 
-#: Share of English function words among Latin words above which text is English.
-ENGLISH_STOPWORD_SHARE = 0.15
+#: A page's own tag for a Latin-script text gives way only to a language whose frequent
+#: words make up this much of the text, twice as much as the tagged language's do.
+OVERRULE_TAG_SHARE = 0.2
 
 _KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
-_LATIN_WORD = re.compile(r"[A-Za-z]+")
 
 # Scripts that (nearly) belong to one language.
 _SINGLE_LANGUAGE_SCRIPTS = {
@@ -76,14 +78,22 @@ _MAIN_SCRIPTS_ONLY = frozenset({"zh", "ja", "ko", "en", "fr", "de", "es", "it", 
 )
 _OLD_CODES = {"iw": "he", "in": "id", "ji": "yi"}
 
-_ENGLISH_STOPWORDS = frozenset(
-    "the a an and or but of to in on at for with by from as is are was were be been has have "
-    "had it its this that these those which who will would said not than also after".split()
+#: Every ISO 639-1 code: a tag whose primary subtag is not one of them (``utf``,
+#: ``x-default``, a made-up ``xx``) names no language.
+ISO_639_1 = frozenset(
+    "aa ab ae af ak am an ar as av ay az ba be bg bi bm bn bo br bs ca ce ch co cr cs cu cv cy "
+    "da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht "
+    "hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky "
+    "la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny "
+    "oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg sh si sk sl sm sn so sq sr "
+    "ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi "
+    "yo za zh zu".split()
 )
 
 
 def detect_language(text: str, html_lang: str | None = None, hint: str | None = None) -> str | None:
-    """ISO 639-1 code of the text's language, or None when it cannot be told."""
+    """ISO 639-1 code of the text's language, or None when it cannot be told; for
+    Chinese told by its characters, with the script: ``zh-Hans`` or ``zh-Hant``."""
     page_lang = normalise_language_tag(html_lang)
     hint_lang = normalise_language_tag(hint)
     sample = text[:SAMPLE_CHARS]
@@ -102,7 +112,8 @@ def detect_language(text: str, html_lang: str | None = None, hint: str | None = 
         # No letters: only the page or the source can say.
         return page_lang or hint_lang
     if cjk_weight == main_script:
-        return _cjk_language(han, kana, hangul, page_lang)
+        language = _cjk_language(han, kana, hangul, page_lang)
+        return chinese_tag(sample, html_lang) if language == "zh" else language
     if cyrillic == main_script:
         return _cyrillic_language(sample, cyrillic, page_lang)
     if latin == main_script:
@@ -111,13 +122,13 @@ def detect_language(text: str, html_lang: str | None = None, hint: str | None = 
 
 
 def normalise_language_tag(tag: str | None) -> str | None:
-    """Primary subtag of a BCP 47 tag or locale (``zh-Hant-TW``, ``ru_RU``), lowercased."""
+    """Primary subtag of a BCP 47 tag or locale (``zh-Hant-TW``, ``ru_RU``), lowercased;
+    None unless it is an ISO 639-1 code (``content-language: utf-8`` names no language)."""
     if not tag:
         return None
     primary = re.split(r"[-_]", tag.strip(), maxsplit=1)[0].lower()
-    if not re.fullmatch(r"[a-z]{2,3}", primary):
-        return None
-    return _OLD_CODES.get(primary, primary)
+    primary = _OLD_CODES.get(primary, primary)
+    return primary if primary in ISO_639_1 else None
 
 
 def _cjk_language(han: int, kana: int, hangul: int, page_lang: str | None) -> str:
@@ -151,12 +162,17 @@ def _cyrillic_language(sample: str, cyrillic: int, page_lang: str | None) -> str
 
 
 def _latin_language(sample: str, page_lang: str | None, hint_lang: str | None) -> str | None:
+    shares = stopword_shares(sample)
+    best = max(shares, key=lambda language: shares[language]) if shares else None
+    share = shares[best] if best else 0.0
     if page_lang and page_lang not in _NEVER_LATIN:
+        # Templates keep one site-wide tag: a Spanish text under lang="en" is Spanish.
+        if best and best != page_lang and share >= OVERRULE_TAG_SHARE \
+                and shares.get(page_lang, 0.0) * 2 < share:
+            return best
         return page_lang
-    words = _LATIN_WORD.findall(sample.lower())
-    stopwords = sum(word in _ENGLISH_STOPWORDS for word in words)
-    if words and stopwords >= ENGLISH_STOPWORD_SHARE * len(words):
-        return "en"
+    if best and share >= STOPWORD_SHARE:
+        return best
     if hint_lang and hint_lang not in _NEVER_LATIN:
         return hint_lang
     return None

@@ -4,11 +4,16 @@ The archive keeps a page only when its text concerns China *and* Central Asia,
 so the score is built from evidence for both sides and, above all, from the
 two sides being named together (in the title, in one sentence, in neighbouring
 sentences). Round-ups that list many countries, pages about one side only and
-gambling-spam copies of real articles are what it must turn away.
+spam copies of real articles are what it must turn away; so are stories whose
+headline and lead are about someone else (a third country's summit with
+Central Asia, where China is the rival), Xinjiang pages that name Central Asia
+only as the far side of the border, and passing mentions.
 
-All vocabulary lives in ``topic_profile.toml``; this module only compiles it
-into one regular expression (a trie of every term, so one pass over the text
-finds every mention in every language) and turns mentions into a verdict.
+All vocabulary lives in ``topic_profile.toml``; topic_lexicon compiles it into
+one regular expression (a trie of every term, so one pass over the text finds
+every mention in every language), this module reads a text into sentences and
+mentions (topic_reading) and turns them into a verdict, and topic_tags picks
+the countries the article is about.
 """
 
 from __future__ import annotations
@@ -19,11 +24,27 @@ import re
 import tomllib
 from bisect import bisect_right
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from itertools import islice, pairwise
 from pathlib import Path
 from typing import Any
 
 from crawler.analysis.script import HAN_RANGES, has_han
+from crawler.analysis.topic_lexicon import Lexicon, first_chars, fold_table, trie
+from crawler.analysis.topic_reading import (
+    CENTRAL_ASIA,
+    CHINA,
+    OTHER,
+    Entry,
+    Hit,
+    Mention,
+    Reading,
+    Span,
+    credit,
+    mark_venues,
+    prose_length,
+)
+from crawler.analysis.topic_tags import CountryTagger
 from crawler.errors import TopicProfileError
 
 __all__ = ["DEFAULT_PROFILE_PATH", "TopicProfile", "TopicProfileError", "TopicSignals",
@@ -33,16 +54,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PROFILE_PATH = Path(__file__).with_name("topic_profile.toml")
 
-CHINA = "cn"
-CENTRAL_ASIA = "ca"
-OTHER = "other"
-
-_STAR = "\x00"  # a word that may go on (stems)
-_SEP = "\x01"  # a space or a hyphen between the words of a phrase
-_SEP_CLASS = r"[\s\-\u2010-\u2015]*"
-_SEP_CHARS = re.compile(r"[\s\-\u2010-\u2015]+")
 _HAN_AHEAD = f"(?=[{HAN_RANGES}])"  # raw patterns in Chinese start with a Han
-_APOSTROPHES = "\u2019\u2018\u02bb\u02bc\u0060\u00b4\u02b9\u2032"
 _SENTENCE_END = re.compile(
     r"[.!?\u2026]+[\"'\u00bb\u201d)\]]*(?=\s)|[\u3002\uff01\uff1f\uff1b!?;]+|\n")
 _WORDY = re.compile(r"\w\w")
@@ -51,7 +63,20 @@ _NOT_TERMS = frozenset({"sides", "tags"})
 _ENUMERATION_GAP = re.compile(
     r"\s*[,;/\uff0c\u3001\uff1b]?\s*(?:and|or|as well as|и|или|а также|和|与|及|以及|或)?\s*"
     r"(?:the\s+)?", re.IGNORECASE)
-_REGION = "@region"
+# What may stand between the two parties of a format or a pair ("EU-Central Asia",
+# "Japan and five Central Asian countries", "美国与中亚五国").
+_PAIR_GAP = re.compile(
+    r"[\s\-\u2010-\u2015+/]*(?:(?:and|&|и|с|与|和|同|及)[\s]*)?"
+    r"(?:(?:the\s+)?(?:five|5|пяти|пять|五)[\s]*)?", re.IGNORECASE)
+# ... or a host and its guests ("Modi held a summit with the leaders of Central
+# Asia", "特朗普在白宫接待中亚五国元首").
+_MEETING_GAP = re.compile(
+    r"[^.!?\u3002\uff01\uff1f\n]{0,40}?(?:summit|talks|hosts?|hosted|hosting|саммит|встреч|"
+    r"переговор|принял|峰会|会晤|会谈|接待)[^.!?\u3002\uff01\uff1f\n]{0,40}", re.IGNORECASE)
+# How far after "bordering", "60 km from", "西邻" a name is still the place located.
+_LOCATED_REACH = 40
+_LOCATED_BEFORE = 12  # ... and before "接壤", "交界" ("与哈萨克斯坦接壤")
+_TAG_BAR_GAP = re.compile(r"[ \t]+")
 _LIST_MARKS = re.compile(r"[,;\uff0c\u3001\uff1b]")
 
 
@@ -75,117 +100,6 @@ class TopicSignals:
     spam: float
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    kind: str  # country | region | link | theme | genre | spam | relation | exclude
-    key: str
-    weight: float = 0.0
-    sides: tuple[str, ...] = ()
-    joint: float = 0.0
-    tags: tuple[str, ...] = ()
-    presence: bool = True  # whether a mention shows that its sides are there
-    by_name: bool = False  # a country's name, demonym or leader, not its places or firms
-    demonym: bool = False  # "Kazakh": may be the people of Xinjiang, not the country
-
-
-@dataclass(slots=True)
-class _Mention:
-    start: int
-    end: int
-    entry: _Entry
-    listed: bool = False  # one item of an enumeration that includes third countries
-
-    @property
-    def code(self) -> str:
-        return self.entry.key if self.entry.kind == "country" else _REGION
-
-
-@dataclass(slots=True)
-class _Span:
-    """What one sentence (or the title) names."""
-
-    china: float = 0.0  # named outright, not as one item of a list
-    central_asia: float = 0.0
-    china_any: float = 0.0  # named at all
-    central_asia_any: float = 0.0
-    link_joint: float = 0.0  # from names of both sides at once ("中哈", "Khorgos")
-    weak_link: float = 0.0  # from a format that may not involve either side (the SCO)
-    central_asia_named: float = 0.0  # outright, by a country, place, person or project
-    relation: bool = False
-    countries: set[str] = field(default_factory=set)  # named outright, not by a place
-    enumerated: set[str] = field(default_factory=set)  # items of a list of two or more
-
-    @property
-    def any_side(self) -> bool:
-        return self.china_any > 0 or self.central_asia_any > 0
-
-    @property
-    def both_named(self) -> bool:
-        return self.china > 0 and self.central_asia > 0
-
-    @property
-    def region_only(self) -> bool:
-        """Central Asia named only as a region: a geographic aside unless repeated."""
-        return self.central_asia > 0 and not self.central_asia_named
-
-
-@dataclass
-class _Reading:
-    """Everything one pass over a text found, sentence by sentence."""
-
-    spans: dict[int, _Span] = field(default_factory=lambda: defaultdict(_Span))
-    themes: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    genres: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    # country code -> (sentence id, weight, named as a country rather than implied by a link)
-    mentions: dict[str, list[tuple[int, float, bool]]] = field(
-        default_factory=lambda: defaultdict(list))
-    spam: float = 0.0
-    region: bool = False
-    sentences: int = 1
-    # Central Asia named as a place (country, city, leader, project, region),
-    # not only by a demonym that may mean an ethnic group of Xinjiang.
-    central_asia_place: bool = False
-
-    def count(self, predicate: Any) -> int:
-        return sum(1 for span in self.spans.values() if predicate(span))
-
-
-class _Lexicon:
-    """Maps a matched string back to the entries of the term that matched it."""
-
-    def __init__(self, fold_case: bool) -> None:
-        self.fold_case = fold_case
-        self.exact: dict[str, list[_Entry]] = defaultdict(list)
-        self.stems: dict[str, list[_Entry]] = defaultdict(list)
-        self.complex: list[tuple[re.Pattern[str], list[_Entry]]] = []
-        self.terms: list[tuple[list[str], _Entry]] = []
-
-    def add(self, term: str, entry: _Entry) -> None:
-        tokens = _tokens(term.lower() if self.fold_case else term)
-        self.terms.append((tokens, entry))
-        stars = tokens.count(_STAR)
-        if stars == 0:
-            _append_new(self.exact[_key("".join(tokens))], entry)
-        elif stars == 1 and tokens[-1] == _STAR:
-            _append_new(self.stems[_key("".join(tokens[:-1]))], entry)
-        else:
-            flags = re.IGNORECASE if self.fold_case else 0
-            self.complex.append((re.compile(_token_pattern(tokens), flags), [entry]))
-
-    def resolve(self, matched: str) -> list[_Entry]:
-        text = matched.lower() if self.fold_case else matched
-        key = _key(text)
-        if key in self.exact:
-            return self.exact[key]
-        for pattern, entries in self.complex:
-            if pattern.fullmatch(text):
-                return entries
-        for end in range(len(key), 0, -1):
-            if key[:end] in self.stems:
-                return self.stems[key[:end]]
-        return []
-
-
 class TopicProfile:
     """A compiled vocabulary and the rules that turn mentions into a verdict."""
 
@@ -198,19 +112,23 @@ class TopicProfile:
             self.threshold = float(data["threshold"] if threshold is None else threshold)
             self._scoring = {k: float(v) for k, v in data["scoring"].items()}
             self._spam = data["spam"]
-            self._fold = _fold_table(data.get("normalise", {}).get("zh_traditional", ""))
+            self._fold = fold_table(data.get("normalise", {}).get("zh_traditional", ""))
             self._foldable = re.compile(
                 "[" + "".join(re.escape(chr(code)) for code in sorted(self._fold)) + "]")
             self._sides: dict[str, str] = {}
             self._untagged: set[str] = set()
-            self._lexicons = {"ci": _Lexicon(True), "cs": _Lexicon(False), "zh": _Lexicon(True)}
-            self._raw: list[tuple[str, list[_Entry]]] = []
+            self._lexicons = {"ci": Lexicon(True), "cs": Lexicon(False), "zh": Lexicon(True)}
+            self._raw: list[tuple[str, list[Entry]]] = []
             self._load_vocabulary(data)
             self._regex = self._compile()
+            self._raw_other = [(index, re.compile(pattern))
+                               for index, (pattern, _) in enumerate(self._raw)
+                               if not has_han(pattern[:1])]
             self._sides_present = (self._compile(CENTRAL_ASIA), self._compile(CHINA))
+            self._tagger = CountryTagger(self._sides, self._untagged, self._scoring)
         except (KeyError, TypeError, ValueError, re.error) as exc:
             raise TopicProfileError(f"malformed topic profile: {exc!r}") from exc
-        self._cache: dict[tuple[str, str], list[_Entry]] = {}
+        self._cache: dict[tuple[str, str], list[Entry]] = {}
 
     @classmethod
     def load(cls, path: str | Path | None = None, *,
@@ -236,36 +154,44 @@ class TopicProfile:
             if not country.get("tag", True):
                 self._untagged.add(code)
             for kind in ("names", "demonyms", "places", "people", "companies"):
-                entry = _Entry("country", code, s[kind], (country["side"],),
+                entry = Entry("country", code, s[kind], (country["side"],),
                                by_name=kind in ("names", "demonyms", "people"),
                                demonym=kind == "demonyms")
                 self._add_terms(country.get(kind, {}), entry)
         for key, region in data["regions"].items():
-            self._add_terms(region, _Entry("region", key, float(region["weight"]),
-                                           (region["side"],)))
+            self._add_terms(region, Entry("region", key, float(region["weight"]),
+                                          (region["side"],)))
         for key, link in data["links"].items():
-            entry = _Entry("link", key, float(link["weight"]), tuple(link["sides"]),
-                           float(link["joint"]), tuple(link["tags"]),
-                           bool(link.get("presence", True)))
+            entry = Entry("link", key, float(link["weight"]), tuple(link["sides"]),
+                          float(link["joint"]), tuple(link["tags"]),
+                          bool(link.get("presence", True)),
+                          outright=bool(link.get("outright", True)))
             self._add_terms(link, entry)
         for key, theme in data["themes"].items():
-            self._add_terms(theme, _Entry("theme", key, 1.0))
+            self._add_terms(theme, Entry("theme", key, 1.0))
         for key, genre in data.get("genres", {}).items():
-            self._add_terms(genre, _Entry("genre", key, 1.0))
-        for strength in ("strong", "weak"):
-            weight = float(self._spam[f"{strength}_weight"])
-            self._add_terms(self._spam[strength], _Entry("spam", strength, weight))
-        self._add_terms(data.get("exclusions", {}), _Entry("exclude", "exclude"))
-        self._add_terms(data.get("relations", {}), _Entry("relation", "relation"))
+            self._add_terms(genre, Entry("genre", key, 1.0))
+        for strength in ("strong", "weak", "farm"):
+            if strength in self._spam:
+                weight = float(self._spam[f"{strength}_weight"])
+                self._add_terms(self._spam[strength], Entry("spam", strength, weight))
+        self._add_terms(data.get("exclusions", {}), Entry("exclude", "exclude"))
+        self._add_terms(data.get("relations", {}), Entry("relation", "relation"))
+        geography = data.get("geography", {})
+        self._add_terms(geography, Entry("geo", "after"))
+        self._add_terms(geography.get("before", {}), Entry("geo", "before"))
+        roles = data.get("roles", {})
+        self._add_terms(roles.get("route", {}), Entry("route", "route"))
+        self._add_terms(roles.get("onward", {}), Entry("onward", "onward"))
 
-    def _add_terms(self, table: dict[str, Any], entry: _Entry) -> None:
+    def _add_terms(self, table: dict[str, Any], entry: Entry) -> None:
         for language, terms in table.items():
             if language in _NOT_TERMS or not isinstance(terms, list):
                 continue
             for term in terms:
                 self._add_term(str(term).translate(self._fold), entry, language)
 
-    def _add_term(self, term: str, entry: _Entry, language: str) -> None:
+    def _add_term(self, term: str, entry: Entry, language: str) -> None:
         if term.startswith("re:"):
             self._raw.append((term[3:], [entry]))
         elif has_han(term):
@@ -279,7 +205,7 @@ class TopicProfile:
 
     def _compile(self, side: str | None = None) -> re.Pattern[str]:
         """Every term; or, given a ``side``, only the terms that show that side is there."""
-        def wanted(entry: _Entry) -> bool:
+        def wanted(entry: Entry) -> bool:
             return side is None or (entry.presence and side in entry.sides)
 
         ci, cs, zh = ([tokens for tokens, entry in self._lexicons[name].terms if wanted(entry)]
@@ -288,19 +214,22 @@ class TopicProfile:
                if any(wanted(entry) for entry in entries)]
         # Leading character classes and one shared word-start test let the engine
         # dismiss most positions at once: this is what keeps scoring fast.
-        words = (rf"(?<!\w)(?:(?P<ci>(?i:{_first(ci)}{_trie(ci)})(?!\w))"
-                 rf"|(?P<cs>{_first(cs)}(?:{_trie(cs)})(?!\w)))")
-        han = rf"(?P<zh>(?i:{_first(zh)}{_trie(zh)}))"
-        raw_han = [f"(?P<r{i}>{p})" for i, p in raw if has_han(p)]
-        raw_other = [f"(?P<r{i}>{p})" for i, p in raw if not has_han(p)]
+        words = (rf"(?<!\w)(?:(?P<ci>(?i:{first_chars(ci)}{trie(ci)})(?!\w))"
+                 rf"|(?P<cs>{first_chars(cs)}(?:{trie(cs)})(?!\w)))")
+        han = rf"(?P<zh>(?i:{first_chars(zh)}{trie(zh)}))"
+        raw_han = [f"(?P<r{i}>{p})" for i, p in raw if has_han(p[:1])]
+        raw_other = [f"(?P<r{i}>{p})" for i, p in raw if not has_han(p[:1])]
         parts = [words, han]
         if raw_han:
             parts.append(f"{_HAN_AHEAD}(?:{'|'.join(raw_han)})")
-        return re.compile("|".join(parts + raw_other))
+        # For matching, raw patterns that may start with anything are scanned
+        # one by one (`_raw_other`): in the alternation they would be tried at
+        # every position of the text.
+        return re.compile("|".join(parts if side is None else parts + raw_other))
 
     # -- matching ---------------------------------------------------------
 
-    def _mentions(self, text: str) -> list[tuple[int, int, list[_Entry]]]:
+    def _mentions(self, text: str) -> list[tuple[int, int, list[Entry]]]:
         found = []
         for match in self._regex.finditer(text):
             group = match.lastgroup or ""
@@ -317,7 +246,18 @@ class TopicProfile:
                 entries = cached
             if entries:
                 found.append((match.start(), match.end(), entries))
-        return found
+        # Raw patterns that start with anything: where nothing else matched.
+        starts = [start for start, _, _ in found]
+        extra = []
+        for index, pattern in self._raw_other:
+            for match in pattern.finditer(text):
+                at = bisect_right(starts, match.start())
+                before = found[at - 1] if at else None
+                after = found[at] if at < len(found) else None
+                if (before is None or before[1] <= match.start()) and (
+                        after is None or match.end() <= after[0]):
+                    extra.append((match.start(), match.end(), self._raw[index][1]))
+        return sorted(found + extra, key=lambda hit: hit[0]) if extra else found
 
     def may_keep(self, *texts: str) -> bool:
         """False when the texts together do not name China or do not name Central Asia.
@@ -343,14 +283,21 @@ class TopicProfile:
         fold = self._fold
         return self._foldable.sub(lambda match: fold[ord(match.group())], text)
 
-    def _read(self, text: str, *, split: bool = True, theme_weight: float = 1.0) -> _Reading:
-        reading = _Reading()
+    def _read(self, text: str, *, split: bool = True, theme_weight: float = 1.0) -> Reading:
+        reading = Reading()
         ends = [m.end() for m in _SENTENCE_END.finditer(text)] if split else []
         if split:
             parts = _SENTENCE_END.split(text)
             reading.sentences = max(1, sum(1 for part in parts if _WORDY.search(part)))
-        reading.spans[0] = _Span()
-        names: dict[int, list[_Mention]] = defaultdict(list)
+            starts = [0, *ends]
+            prose = (sid for sid, begin in enumerate(starts)
+                     if prose_length(text[begin:ends[sid] if sid < len(ends) else len(text)])
+                     >= self._scoring["lead_chars"])
+            reading.lead = tuple(islice(prose, int(self._scoring["lead"])))
+        reading.spans[0] = Span()
+        names: dict[int, list[Mention]] = defaultdict(list)
+        located: dict[int, list[int]] = defaultdict(list)  # sentence -> where its cues end
+        onward: dict[int, list[int]] = defaultdict(list)
         for start, end, entries in self._mentions(text):
             sid = bisect_right(ends, start)
             for entry in entries:
@@ -363,27 +310,82 @@ class TopicProfile:
                     reading.spam += entry.weight
                 elif kind == "relation":
                     reading.spans[sid].relation = True
+                elif kind == "geo":
+                    located[sid].append(end if entry.key == "after" else -start)
+                elif kind == "route":
+                    reading.spans[sid].route = True
+                elif kind == "onward":
+                    onward[sid].append(end)
                 elif kind != "exclude":
-                    names[sid].append(_Mention(start, end, entry))
+                    names[sid].append(Mention(start, end, entry))
         for sid, mentions in names.items():
             begin = ends[sid - 1] if 0 < sid <= len(ends) else 0
             finish = ends[sid] if sid < len(ends) else len(text)
             span = reading.spans[sid]
             span.enumerated = self._mark_enumerations(
                 text, mentions, _LIST_MARKS.subn("", text[begin:finish])[1])
+            self._mark_pairs(text, mentions, span)
+            self._mark_furniture(text, mentions)
+            mark_venues(text, mentions)
             for mention in mentions:
-                _credit(span, mention)
                 entry = mention.entry
+                mention.located = CENTRAL_ASIA in entry.sides and any(
+                    0 <= mention.start - cue <= _LOCATED_REACH if cue >= 0
+                    else 0 <= -cue - mention.end <= _LOCATED_BEFORE
+                    for cue in located.get(sid, ()))
+                credit(span, mention)
                 reading.region |= entry.kind == "region"
                 reading.central_asia_place |= (CENTRAL_ASIA in entry.sides and entry.presence
-                                               and not entry.demonym)
-                if not mention.listed:
-                    codes = (entry.key,) if entry.kind == "country" else entry.tags
+                                               and entry.outright and not entry.demonym
+                                               and not mention.located)
+                if not (mention.listed or mention.located):
+                    direct = entry.kind == "country"
+                    party = (not span.route and not mention.venue
+                             and (entry.by_name or not direct)
+                             and not any(cue <= mention.start for cue in onward.get(sid, ())))
+                    codes = (entry.key,) if direct else entry.tags
                     for code in codes:
-                        reading.mentions[code].append((sid, entry.weight, entry.kind == "country"))
+                        reading.mentions[code].append(Hit(sid, entry.weight, direct, party))
         return reading
 
-    def _mark_enumerations(self, text: str, mentions: list[_Mention], marks: int) -> set[str]:
+    def _mark_furniture(self, text: str, mentions: list[Mention]) -> None:
+        """Three or more country names separated by nothing but spaces are a tag bar."""
+        ordered = [m for m in sorted(mentions, key=lambda m: m.start)
+                   if m.entry.kind == "country"]
+        run: list[Mention] = []
+        for mention in ordered:
+            if run and not _TAG_BAR_GAP.fullmatch(text, run[-1].end, mention.start):
+                run = []
+            run.append(mention)
+            if len({m.entry.key for m in run}) >= 3:
+                for item in run:
+                    item.listed = True
+
+    def _mark_pairs(self, text: str, mentions: list[Mention], span: Span) -> None:
+        """Notes which parties a sentence names as a pair, side by side."""
+        def party(mention: Mention) -> str:
+            entry = mention.entry
+            if entry.kind == "link":
+                return "both" if entry.joint >= 1.0 and entry.outright else ""
+            if entry.kind == "region":
+                return CENTRAL_ASIA
+            if entry.kind != "country" or entry.key.startswith("~"):
+                return ""
+            return self._sides.get(entry.key, "")
+
+        ordered = sorted(mentions, key=lambda m: m.start)
+        span.china_pair |= any(party(m) == "both" for m in ordered)
+        for left, right in pairwise(ordered):
+            sides = {party(left), party(right)}
+            if CENTRAL_ASIA not in sides or not (
+                    _PAIR_GAP.fullmatch(text, left.end, right.start)
+                    or party(right) == CENTRAL_ASIA
+                    and _MEETING_GAP.fullmatch(text, left.end, right.start)):
+                continue
+            span.third_pair |= OTHER in sides
+            span.china_pair |= CHINA in sides
+
+    def _mark_enumerations(self, text: str, mentions: list[Mention], marks: int) -> set[str]:
         """Flags names that are one item of a list reaching beyond China and Central Asia.
 
         Returns the codes named as items of any list of two or more, which is what
@@ -401,7 +403,7 @@ class TopicProfile:
             for mention in places:
                 mention.listed = True
             return codes
-        runs: list[list[_Mention]] = []
+        runs: list[list[Mention]] = []
         for mention in places:
             last = runs[-1][-1] if runs else None
             if (last is not None and 0 <= mention.start - last.end <= 24
@@ -447,16 +449,31 @@ class TopicProfile:
         evidence += sum(s["joint"] * value * s["joint_decay"] ** k
                         for k, value in enumerate(joints))
         evidence += s["near"] * self._near_pairs(body)
+        # A lead sentence naming China and a Central Asian country, under a
+        # headline that names China or no country at all: the story opens on them.
+        if (heading.china_any > 0 or not (heading.any_side or head.mentions)) and any(
+                self._names_pair(body.spans[sid]) for sid in body.lead):
+            evidence += s["lead_joint"]
         evidence += s["single"] * min(china_sentences, ca_sentences)
-        density = body.count(lambda sp: sp.any_side) / body.sentences
+        # Sentences that refer back to the pair ("the two sides agreed") are about
+        # it too, once a sentence has named both.
+        paired = body.count(lambda sp: sp.both_named) > 0
+        density = body.count(lambda sp: sp.any_side or paired and sp.relation) / body.sentences
         evidence *= min(1.0, max(s["density_floor"], density / s["density_ref"]))
         evidence *= self._genre_factor(head, body)
+        # A travel guide or blog that names the pair in at most one sentence is
+        # about a place on one side of the border (a Horgos day trip, Ili lavender).
+        travel = head.genres.get("travel", 0.0) + body.genres.get("travel", 0.0)
+        if travel >= s["travel_hits"] and body.count(
+                lambda sp: sp.both_named) <= s["travel_joints"]:
+            evidence *= s["travel"]
         if not self._joint(heading, weak=both_outright) and any(
                 self._sides.get(c) == OTHER for c in head.mentions):
             evidence *= s["title_other"]
         if ca_sentences == 1 and not heading.central_asia and any(
                 span.region_only for span in body.spans.values()):
             evidence *= s["region_aside"]
+        evidence *= self._subject_factor(heading, body)
         if not (head.central_asia_place or body.central_asia_place):
             evidence *= s["demonyms_only"]
 
@@ -475,12 +492,46 @@ class TopicProfile:
         return TopicVerdict(
             score=round(score, 4),
             keep=keep,
-            countries=self._countries(head, body, keep),
+            countries=self._tagger.tags(head, body, keep),
             themes=self._themes(themes),
             profile_version=self.version,
         )
 
-    def _joint(self, span: _Span, related: bool = False, *, weak: bool = True) -> float:
+    def _subject_factor(self, heading: Span, body: Reading) -> float:
+        """Discount for stories whose headline and lead are about someone else.
+
+        The headline and the first sentences say who the story is about. A third
+        country paired with Central Asia there ("EU-Central Asia summit", "Japan and
+        five Central Asian countries"), or a headline that names a third country and
+        Central Asia but not China, with no China–Central Asia pair beside it, makes
+        China the rival in the background. China or Central Asia absent from
+        both, with at most a couple of sentences naming the two together further
+        down, makes the relation a passing mention.
+        """
+        s = self._scoring
+        lead = [heading, *(body.spans[sid] for sid in body.lead)]
+        factor = 1.0
+        # The first sentence that names a pair says whose relation the story is about.
+        first = next((sp for sp in lead if sp.third_pair or sp.china_pair), None)
+        third = first is not None and not first.china_pair or first is None and (
+            heading.central_asia > 0 and not heading.china_any and any(
+                self._sides.get(code) == OTHER for code in heading.countries))
+        if third:
+            factor *= s["third_party"]
+        both = body.count(lambda sp: sp.both_named)
+        china = [sp for sp in body.spans.values() if sp.china_any > 0]
+        # China in a single sentence, beside a third country ("migrants in
+        # Russia, while China is its largest trading partner"), under a headline
+        # without it: one of the country's partners, not the story.
+        lone = (len(china) == 1 and not heading.china_any and any(
+            self._sides.get(code) == OTHER for code in china[0].countries))
+        if not self._joint(heading) and both <= s["passing_joints"] and (lone or not (
+                any(sp.china_any > 0 for sp in lead)
+                and any(sp.central_asia_any > 0 for sp in lead))):
+            factor *= s["passing"]
+        return factor
+
+    def _joint(self, span: Span, related: bool = False, *, weak: bool = True) -> float:
         """How much one sentence counts as naming China and Central Asia together."""
         s = self._scoring
         if span.both_named:
@@ -492,7 +543,12 @@ class TopicProfile:
             value = s["relation_joint"]
         return value
 
-    def _near_pairs(self, body: _Reading) -> int:
+    def _names_pair(self, span: Span) -> bool:
+        """Whether a sentence names China and a Central Asian country by name."""
+        sides = {self._sides.get(code) for code in span.countries}
+        return span.both_named and CHINA in sides and CENTRAL_ASIA in sides
+
+    def _near_pairs(self, body: Reading) -> int:
         """Neighbouring sentences that name one side each ("... to China. Kazakh farmers ...")."""
         count = 0
         for sid, span in body.spans.items():
@@ -504,18 +560,19 @@ class TopicProfile:
                 count += 1
         return min(count, 3)
 
-    def _genre_factor(self, head: _Reading, body: _Reading) -> float:
+    def _genre_factor(self, head: Reading, body: Reading) -> float:
         """Discount for sports results and market or weather round-ups."""
         s = self._scoring
         themes = sum(head.themes.values()) + sum(body.themes.values())
         genre = max((head.genres.get(k, 0.0) + body.genres.get(k, 0.0)
-                     for k in set(head.genres) | set(body.genres)), default=0.0)
+                     for k in set(head.genres) | set(body.genres) if k != "travel"),
+                    default=0.0)
         if genre >= s["genre_hits"] and genre >= s["genre_ratio"] * themes:
             # The more the genre outweighs the themes, the surer the round-up.
             return s["genre"] * max(s["genre_floor"], s["genre_ratio"] * themes / genre)
         return 1.0 if themes else s["no_theme"]
 
-    def _title_evidence(self, title: _Span, body: _Reading, *, confirmed: bool,
+    def _title_evidence(self, title: Span, body: Reading, *, confirmed: bool,
                         weak: bool) -> float:
         s = self._scoring
         joint = self._joint(title, weak=weak)
@@ -527,141 +584,8 @@ class TopicProfile:
             return s["title_one"]
         return 0.0
 
-    def _countries(self, head: _Reading, body: _Reading, keep: bool) -> tuple[str, ...]:
-        s = self._scoring
-        tagged = {code for code in head.mentions if code in self._sides}
-        weights: dict[str, float] = {}
-        central: dict[str, list[tuple[int, float, bool]]] = {}
-        for code, hits in body.mentions.items():
-            weights[code] = weight = sum(w for _, w, _ in hits)
-            if self._sides.get(code, OTHER) == CENTRAL_ASIA:
-                central[code] = hits
-            elif weight >= s["other_tag_mentions"] and len({h[0] for h in hits}) >= 2:
-                tagged.add(code)
-        # A Central Asian country named in one sentence of a story that keeps
-        # returning to another one is an aside ("the current route through
-        # Kazakhstan"), unless that sentence goes through the region's countries.
-        focus = max((len({h[0] for h in hits}) for hits in central.values()), default=0)
-        regional = body.region or head.region
-        named = {code for code, hits in central.items() if any(h[2] for h in hits)}
-        for code, hits in central.items():
-            if any(direct and self._enumerates_region(body.spans[sid])
-                   for sid, _, direct in hits):
-                tagged.add(code)
-                continue
-            if len({h[0] for h in hits}) == 1 and focus >= s["focus_sentences"]:
-                continue
-            if (weights[code] >= s["tag_mentions"]
-                    or any(direct and body.spans[sid].both_named for sid, _, direct in hits)
-                    or regional and code in named and len(named) >= s["region_countries"]):
-                tagged.add(code)
-        if keep:
-            tagged.add("CN")
-            if (central and not regional
-                    and not any(self._sides.get(c) == CENTRAL_ASIA for c in tagged)):
-                tagged.add(max(central, key=lambda c: weights[c]))
-        return tuple(sorted(tagged - self._untagged))
-
-    def _enumerates_region(self, span: _Span) -> bool:
-        listed = span.countries & span.enumerated
-        return sum(1 for c in listed if self._sides.get(c) == CENTRAL_ASIA) >= 3
-
     def _themes(self, hits: dict[str, float]) -> tuple[str, ...]:
         if not hits:
             return ()
         floor = max(self._scoring["theme_hits"], 0.3 * max(hits.values()))
         return tuple(sorted(key for key, count in hits.items() if count >= floor))
-
-
-def _credit(span: _Span, mention: _Mention) -> None:
-    entry = mention.entry
-    if entry.kind == "country" and entry.by_name:
-        span.countries.add(entry.key)
-    if entry.kind == "link":
-        if entry.presence:
-            span.link_joint = max(span.link_joint, entry.joint)
-        else:
-            span.weak_link = max(span.weak_link, entry.joint)
-    if not entry.presence:
-        return
-    if CHINA in entry.sides:
-        span.china_any += entry.weight
-        span.china += 0.0 if mention.listed else entry.weight
-    if CENTRAL_ASIA in entry.sides:
-        span.central_asia_any += entry.weight
-        span.central_asia += 0.0 if mention.listed else entry.weight
-        if entry.kind != "region" and not mention.listed:
-            span.central_asia_named += entry.weight
-
-
-def _append_new(entries: list[_Entry], entry: _Entry) -> None:
-    if entry not in entries:
-        entries.append(entry)
-
-
-def _tokens(term: str) -> list[str]:
-    tokens: list[str] = []
-    for char in term.strip():
-        if char == "*":
-            tokens.append(_STAR)
-        elif _SEP_CHARS.fullmatch(char):
-            if tokens and tokens[-1] != _SEP:
-                tokens.append(_SEP)
-        else:
-            tokens.append(char)
-    return tokens
-
-
-def _key(text: str) -> str:
-    return _SEP_CHARS.sub("", text.replace(_SEP, "").replace(_STAR, ""))
-
-
-def _token_regex(token: str) -> str:
-    if token == _STAR:
-        return r"\w*"
-    if token == _SEP:
-        return _SEP_CLASS
-    return re.escape(token)
-
-
-def _token_pattern(tokens: list[str]) -> str:
-    return "".join(_token_regex(t) for t in tokens)
-
-
-def _trie(sequences: list[list[str]]) -> str:
-    """One regex for many terms: shared prefixes are matched once, longest first."""
-    root: dict[str, Any] = {}
-    for tokens in sequences:
-        node = root
-        for token in tokens:
-            node = node.setdefault(token, {})
-        node[""] = {}
-    return _emit(root) or r"(?!)"
-
-
-def _first(sequences: list[list[str]]) -> str:
-    chars = sorted({tokens[0] for tokens in sequences if tokens})
-    return "(?=[" + "".join(re.escape(c) for c in chars) + "])" if chars else ""
-
-
-def _emit(node: dict[str, Any]) -> str:
-    # Stems go last so that a longer phrase through the same prefix wins.
-    children = sorted((t for t in node if t), key=lambda t: (t == _STAR, t))
-    alternatives = [_token_regex(t) + _emit(node[t]) for t in children]
-    if not alternatives:
-        return ""
-    body = "|".join(alternatives)
-    if "" in node:
-        return f"(?:{body})?"
-    return body if len(alternatives) == 1 else f"(?:{body})"
-
-
-def _fold_table(pairs: str) -> dict[int, str]:
-    table = {ord(c): "'" for c in _APOSTROPHES}
-    table[ord("ё")] = "е"
-    table[ord("Ё")] = "Е"
-    for pair in pairs.split():
-        if len(pair) != 2:
-            raise ValueError(f"zh_traditional entry {pair!r} is not two characters")
-        table[ord(pair[0])] = pair[1]
-    return table

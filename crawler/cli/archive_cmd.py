@@ -13,7 +13,7 @@ from crawler.cli.common import console, db_option, err_console, open_archive
 from crawler.cli.export_cmd import require_known_source
 from crawler.errors import UsageError
 from crawler.offline.reprocess import reprocess as reprocess_archive
-from crawler.offline.warc_import import check_readable, import_warcs
+from crawler.offline.warc_import import IGNORED, check_readable, import_warcs
 from storage.engine import session_factory
 from storage.records import parse_day
 
@@ -32,10 +32,14 @@ def _progress(total: int | None = None) -> Progress:
 def import_warc(files: tuple[Path, ...], source: str | None, db: str | None) -> None:
     """Ingest WARC files made by other crawlers (wget --warc-file, Heritrix, Browsertrix).
 
-    Every HTML response goes through the same extract, topic filter and dedup
-    steps as a crawled page; the raw responses are kept as snapshots.
-    A record that is malformed or over the size cap is skipped and named on
-    stderr, the others are imported, and the exit status is 1.
+    Every HTML page goes through the same extract, topic filter and dedup
+    steps as a crawled page; the raw responses are kept as snapshots, with
+    robots.txt and redirects. Revisit records are followed to the payload they
+    repeat, resource records imported like responses; what holds nothing to
+    archive (requests, images, 404s) is counted by reason. A record that is
+    malformed or over the size cap is skipped and named on stderr, a file cut
+    short is read up to the record named on stderr; the others are imported,
+    and the exit status is 1.
 
     \b
     Example:
@@ -55,10 +59,17 @@ def import_warc(files: tuple[Path, ...], source: str | None, db: str | None) -> 
                                   str(problem), markup=False, soft_wrap=True))
     engine.dispose()
     console.print(
-        f"Imported {counts['responses']} HTML response(s): {counts['archived']} new article(s), "
-        f"{counts['duplicates']} duplicate(s), {counts['off_topic']} off-topic, "
-        f"{counts['no_article']} without article."
+        f"Imported {counts['imported']} capture(s): {counts['archived']} new article(s), "
+        f"{counts['duplicates']} duplicate(s), {counts['revisits']} revisit(s), "
+        f"{counts['off_topic']} off-topic, {counts['no_article']} without article, "
+        f"{counts['robots']} robots.txt, {counts['redirect']} redirect(s)."
     )
+    ignored = sorted(((n, key[len(IGNORED):]) for key, n in counts.items()
+                      if key.startswith(IGNORED)), key=lambda pair: (-pair[0], pair[1]))
+    if ignored:
+        console.print("Not imported, nothing to archive: "
+                      + ", ".join(f"{n} {reason}" for n, reason in ignored) + ".",
+                      markup=False, soft_wrap=True)
     failed = counts["skipped"] + counts["stopped"]
     if failed:
         err_console.print(

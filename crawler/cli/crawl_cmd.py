@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import click
 
 from crawler.cli.common import check_db, console, db_option, display_url
-from crawler.cli.progress import CrawlProgress, print_summary
+from crawler.cli.progress import (
+    CrawlProgress,
+    WorkersProgress,
+    print_summary,
+    print_workers_summary,
+)
 from crawler.crawl_runner import CrawlReport, crawl_settings, run_crawl
+from crawler.crawl_workers import WorkersReport, run_workers
 from crawler.errors import UsageError
-from crawler.seeds import DEFAULT_SEEDS_FILE, default_seeds_path
+from crawler.seeds import DEFAULT_SEEDS_FILE, default_seeds_path, load_seeds
 from storage.engine import resolve_db_url
 
 seeds_option = click.option(
@@ -66,10 +73,14 @@ def crawl_and_report(settings: object, db_url: str, *, quiet_logs: bool) -> Craw
 @click.option("--resume/--no-resume", default=True, show_default=True,
               help="Continue an interrupted crawl from its pending requests (see `silkroad "
                    "runs`), or start over from the seeds.")
+@click.option("--workers", type=click.IntRange(min=1), metavar="N",
+              help="Crawl with N worker processes sharing the session's frontier "
+                   "(one site is still crawled by one worker at a time); --max-pages is "
+                   "then per worker. More can join with `silkroad worker`.")
 @setting_option
 @click.option("--log", "show_log", is_flag=True, help="Show Scrapy's INFO log instead of progress.")
 def crawl(seeds: str | None, db: str | None, max_pages: int | None, depth: int | None, resume: bool,
-          settings: tuple[str, ...], show_log: bool) -> None:
+          workers: int | None, settings: tuple[str, ...], show_log: bool) -> None:
     """Crawl the seed sources once, archive what is on topic, print a summary.
 
     Exits 0 when the crawl completed (pages that failed are counted, not fatal).
@@ -80,13 +91,44 @@ def crawl(seeds: str | None, db: str | None, max_pages: int | None, depth: int |
     Example:
       silkroad crawl --seeds seeds/sources.toml --max-pages 200 --depth 2
       silkroad crawl -s DOWNLOAD_DELAY=2 -s CONCURRENT_REQUESTS_PER_DOMAIN=1
+      silkroad crawl --workers 4 --db postgresql://crawler@db.example/archive
     """
     db_url = resolve_db_url(db)
     check_db(db_url, for_writing=True)
+    seeds_file = seeds or str(default_seeds_path())
+    overrides = {"SILKROAD_RESUME": str(resume), **parse_settings(settings)}
+    if workers is not None:
+        report = crawl_with_workers(db_url, seeds_file, workers, resume=resume,
+                                    max_pages=max_pages, depth=depth, overrides=overrides,
+                                    show_log=show_log)
+        sys.exit(0 if report.ok else 1)
     scrapy_settings = crawl_settings(
-        seeds_file=seeds or str(default_seeds_path()), db_url=db_url, max_pages=max_pages,
-        depth=depth,
-        overrides={"SILKROAD_RESUME": str(resume), **parse_settings(settings)},
+        seeds_file=seeds_file, db_url=db_url, max_pages=max_pages, depth=depth,
+        overrides=overrides,
     )
     report = crawl_and_report(scrapy_settings, db_url, quiet_logs=not show_log)
     sys.exit(0 if report.ok else 1)
+
+
+def crawl_with_workers(db_url: str, seeds_file: str, workers: int, *, resume: bool,
+                       max_pages: int | None, depth: int | None, overrides: dict[str, str],
+                       show_log: bool) -> WorkersReport:
+    """Start the session and its worker processes; one summary when they are done."""
+    load_seeds(seeds_file)  # a bad seeds file is one line here, not one per worker
+    settings = crawl_settings(seeds_file=seeds_file, db_url=db_url, max_pages=max_pages,
+                              depth=depth, overrides=overrides)
+    passed = dict(overrides)
+    if max_pages is not None:
+        passed["CLOSESPIDER_PAGECOUNT"] = str(max_pages)
+    if depth is not None:
+        passed["DEPTH_LIMIT"] = str(depth)
+    spinner = WorkersProgress(console)
+    try:
+        report = run_workers(
+            db_url, seeds_file=str(Path(seeds_file).resolve()), workers=workers,
+            resume=resume, fetch_robots=not settings.getbool("ROBOTSTXT_OBEY"),
+            settings=passed, show_log=show_log, on_progress=spinner.update)
+    finally:
+        spinner.stop()
+    print_workers_summary(console, report, display_url(db_url))
+    return report

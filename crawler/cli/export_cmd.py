@@ -25,7 +25,8 @@ from storage.engine import sqlite_file
 from storage.models import Source
 from storage.records import RECORD_FIELDS, ArticleFilter, iter_records, parse_day
 from storage.sqlite_snapshot import write_sqlite_snapshot
-from storage.warc_export import write_warc
+from storage.wacz_export import write_wacz
+from storage.warc_export import WARC_VERSIONS, write_warc
 
 # Spreadsheets read a cell starting with these as a formula; the fullwidth forms too,
 # in some locales (and this archive holds Chinese text).
@@ -91,21 +92,25 @@ def csv_cell(value: Any) -> Any:
 
 
 @click.command("export")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "warc", "sqlite"]),
+@click.option("--format", "fmt",
+              type=click.Choice(["jsonl", "csv", "warc", "wacz", "sqlite"]),
               default="jsonl", show_default=True,
               help="jsonl/csv: one record per article; warc: every stored response and "
-                   "revisit as WARC 1.1; sqlite: the whole archive as one SQLite file "
-                   "that search, stats and browse open (warc and sqlite need --output; "
-                   "filters do not apply).")
+                   "revisit as WARC (FILE.warc plain, other names per-record gzip); wacz: "
+                   "that WARC with its CDXJ index and page list, for ReplayWeb.page and pywb; "
+                   "sqlite: the whole archive as one SQLite file that search, stats and "
+                   "browse open (warc, wacz and sqlite need --output; filters do not apply).")
+@click.option("--warc-version", type=click.Choice(WARC_VERSIONS), default="1.1",
+              show_default=True, help="WARC version of --format warc/wacz.")
 @click.option("--output", "-o", metavar="PATH",
               help="Write this file (whole or not at all) instead of stdout; - is stdout. "
                    "Never the archive itself, a device or a pipe.")
 @click.option("--force", is_flag=True, help="Replace --output if it already exists.")
 @filter_options
 @db_option
-def export(fmt: str, output: str | None, force: bool, lang: str | None, country: str | None,
-           theme: str | None, source: str | None, since: str | None, until: str | None,
-           db: str | None) -> None:
+def export(fmt: str, output: str | None, force: bool, warc_version: str, lang: str | None,
+           country: str | None, theme: str | None, source: str | None, since: str | None,
+           until: str | None, db: str | None) -> None:
     """Export articles (all, or those matching the filters), streamed in constant memory.
 
     Each record carries id, url, urls, title, author, published, language, source,
@@ -116,18 +121,22 @@ def export(fmt: str, output: str | None, force: bool, lang: str | None, country:
       silkroad export --format jsonl --output archive.jsonl
       silkroad export --format csv --country KZ --since 2025-01-01 > kz.csv
       silkroad export --format warc --output archive.warc.gz
+      silkroad export --format wacz --output archive.wacz   # open in ReplayWeb.page
       silkroad export --format sqlite -o team.sqlite --db postgresql://me@db/silkroad
       silkroad export -o - | gzip > archive.jsonl.gz
       silkroad export --output archive.jsonl --force   # replace last week's export
     """
-    if fmt in ("warc", "sqlite"):
+    if fmt in ("warc", "wacz", "sqlite"):
         given = [name for name, value in (("--lang", lang), ("--country", country),
                                           ("--theme", theme), ("--source", source),
                                           ("--since", since), ("--until", until)) if value]
         if given:
             raise UsageError(f"--format {fmt} exports everything: {', '.join(given)} "
                              "cannot apply")
-        (export_warc if fmt == "warc" else export_sqlite)(db, output, force)
+        if fmt == "sqlite":
+            export_sqlite(db, output, force)
+        else:
+            export_web_archive(db, output, force, fmt, warc_version)
         return
     filters = make_filter(lang, country, theme, source, since, until)
     target = _checked_output(db, output, force)
@@ -159,19 +168,28 @@ def _checked_output(db: str | None, output: str | None, force: bool) -> Path | N
     return output_target(output, archive=sqlite_file(checked_db_url(db)), force=force)
 
 
-def export_warc(db: str | None, output: str | None, force: bool) -> None:
+def export_web_archive(db: str | None, output: str | None, force: bool, fmt: str,
+                       version: str) -> None:
+    """WARC or WACZ. A WARC named ``*.warc`` is plain, any other name gets per-record gzip
+    (``*.warc.gz``): tools pick their reader by the extension."""
     if output in (None, STDOUT):
-        raise UsageError("--format warc writes a binary file: give --output FILE.warc.gz")
+        raise UsageError(f"--format {fmt} writes a binary file: give --output "
+                         f"FILE.{'warc.gz' if fmt == 'warc' else 'wacz'}")
     target = _checked_output(db, output, force)
     assert target is not None
     engine = open_archive(db, readonly=True)
     try:
         with Session(engine) as session, output_stream(target, "wb") as stream:
-            counts = write_warc(session, stream, filename=target.name)
+            if fmt == "wacz":
+                counts = write_wacz(session, stream, title=target.stem, version=version)
+            else:
+                counts = write_warc(session, stream, filename=target.name, version=version,
+                                    gzip=not target.name.lower().endswith(".warc"))
     finally:
         engine.dispose()
-    console.print(f"Wrote {target}: {counts['response']} response and "
-                  f"{counts['revisit']} revisit record(s).")
+    pages = f", {counts['pages']} article page(s) listed" if fmt == "wacz" else ""
+    console.print(f"Wrote {target}: {counts['response']} response, {counts['revisit']} "
+                  f"revisit and {counts['request']} request record(s){pages}.")
 
 
 def export_sqlite(db: str | None, output: str | None, force: bool) -> None:

@@ -32,6 +32,7 @@ COMMANDS = {
     "import-warc": "crawler.cli.archive_cmd:import_warc",
     "reprocess": "crawler.cli.archive_cmd:reprocess",
     "db": "crawler.cli.db_cmd:db_group",
+    "worker": "crawler.cli.worker_cmd:worker",
 }
 
 

@@ -57,6 +57,27 @@ class CrawlProgress:
             self.status.stop()
 
 
+class WorkersProgress:
+    """The spinner of ``silkroad crawl --workers``, fed from the archive."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.status: Status | None = None
+
+    def update(self, progress: Any) -> None:
+        if not self.console.is_terminal:
+            return
+        if self.status is None:
+            self.status = self.console.status("crawling…")
+            self.status.start()
+        self.status.update(f"crawling with {progress.workers} workers… {progress.fetched} pages "
+                           f"· {progress.archived} archived · {progress.pending} pending")
+
+    def stop(self) -> None:
+        if self.status is not None:
+            self.status.stop()
+
+
 def print_summary(console: Console, report: CrawlReport, db_url: str) -> None:
     colour = "green" if report.ok else "red"
     console.print(
@@ -70,6 +91,20 @@ def print_summary(console: Console, report: CrawlReport, db_url: str) -> None:
             f"{report.stats.get(Stat.RESUMED_PENDING, 0)} request(s) were pending, "
             f"{report.stats.get(Stat.RESUMED_DONE, 0)} already done."
         )
+    print_counts(console, report)
+
+
+def print_workers_summary(console: Console, report: Any, db_url: str) -> None:
+    """One summary for the workers of ``silkroad crawl --workers``: their runs summed."""
+    colour = "green" if report.ok else "red"
+    runs = ", ".join(f"{run_id} {outcome}" for run_id, outcome in report.outcomes.items())
+    console.print(f"[bold {colour}]Crawl {report.outcome}[/] (session {report.session_id}, "
+                  f"{len(report.outcomes)} workers: runs {runs}) into {db_url}")
+    print_counts(console, report)
+
+
+def print_counts(console: Console, report: Any) -> None:
+    """The counts of a report (a CrawlReport, or the workers' sum)."""
     rows = [
         ("requests", report.stats.get("downloader/request_count", 0)),
         ("pages fetched", report.count("pages_fetched")),

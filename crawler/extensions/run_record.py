@@ -16,8 +16,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.extensions.archive_database import ArchiveDatabase, archive_database
 from crawler.vocabulary import RunOutcome, Stat, Trigger
-from storage.frontier import close_session
-from storage.runs import adopt_run, finish_run, resumable_session, run_counts, start_run
+from storage.frontier import DONE, PENDING, close_session, state_counts
+from storage.models import CrawlRun
+from storage.runs import (
+    adopt_run,
+    finish_run,
+    resumable_session,
+    run_counts,
+    running_runs,
+    start_run,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,16 +68,25 @@ class RunRecord:
         return record
 
     def ensure_started(self) -> None:
-        """Start the run, or join the row a launcher made (``SILKROAD_RUN_ID``), resuming
-        an interrupted session when ``SILKROAD_RESUME``. The archive pipeline calls this
-        when it opens, where an error stops the crawl (a signal handler's is only logged)."""
+        """Start the run, or join the row a launcher made (``SILKROAD_RUN_ID``), in the
+        session a launcher of workers names (``SILKROAD_SESSION_ID``), else resuming an
+        interrupted session when ``SILKROAD_RESUME``. The scheduler and the archive
+        pipeline call this when they open, where an error stops the crawl (a signal
+        handler's is only logged)."""
         if self.run_id:
             return
         self.database = archive_database(self.crawler)
         settings = self.crawler.settings
         preset = settings.get("SILKROAD_RUN_ID")
+        joined = settings.getint("SILKROAD_SESSION_ID") or None
         with self.database.sessions.begin() as session:
-            resumed = resumable_session(session) if settings.getbool("SILKROAD_RESUME") else None
+            if joined is not None:
+                if session.get(CrawlRun, joined) is None:
+                    raise ValueError(f"SILKROAD_SESSION_ID={joined}: no such crawl session")
+                resumed = joined
+            else:
+                resumed = (resumable_session(session) if settings.getbool("SILKROAD_RESUME")
+                           else None)
             if preset:
                 run = adopt_run(session, int(preset), resumed)
             else:
@@ -81,10 +98,14 @@ class RunRecord:
                     session_id=resumed,
                 )
             self.run_id, self.session_id = run.id, run.session_id
+            left = state_counts(session, self.session_id) if resumed else None
         self.stats.set_value(Stat.RUN_ID, self.run_id)
         self.stats.set_value(Stat.SESSION_ID, self.session_id)
-        if resumed:
-            log.warning("resuming the interrupted crawl of run %d", resumed)
+        if left is not None and joined is None:
+            self.stats.set_value(Stat.RESUMED_PENDING, left[PENDING])
+            self.stats.set_value(Stat.RESUMED_DONE, left[DONE])
+            log.warning("resuming the interrupted crawl of run %d: %d request(s) pending, "
+                        "%d done", resumed, left[PENDING], left[DONE])
 
     def note_store_failure(self, url: str, reason: str) -> None:
         """A page that could not be stored, named in the run (the first few)."""
@@ -118,7 +139,10 @@ class RunRecord:
             finish_run(session, self.run_id, outcome=outcome,
                        exit_status=0 if outcome == RunOutcome.OK else 1, counts=counts,
                        stats=stats)
-            if outcome == RunOutcome.OK:
+            # The last worker of a session that completed drops its frontier; while
+            # another still crawls, the frontier is its dupefilter.
+            if outcome == RunOutcome.OK and not running_runs(session,
+                                                             session_id=self.session_id):
                 close_session(session, self.session_id)
 
     def settle_unfinished_run(self) -> None:

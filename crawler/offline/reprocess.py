@@ -14,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.analysis.page_analysis import ARCHIVABLE, PageAnalysis, analyse_page
 from crawler.analysis.snapshot_body import unpack_body
+from crawler.vocabulary import NOT_PAGES
 from storage.archive import (
     ArticleRecord,
     FetchRecord,
@@ -34,6 +35,11 @@ BATCH = 100
 # ArticleRecord fields that map one to one onto Article columns.
 _COPIED = ("title", "author", "published", "language", "description", "site_name",
            "relevance", "topic_version", "extractor", "text", "content_hash")
+# What the extractor reads off the page. A new extractor's "none" is a judgement (a
+# bare label is no author, a site's name no title), so it clears the old value; the
+# same extractor finding nothing this time keeps what was found before.
+_EXTRACTED = frozenset({"title", "author", "published", "language", "description",
+                        "site_name"})
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,7 @@ def snapshots_to_reprocess(session: Session, *, since: date | None, source: str 
         select(Snapshot.id, Snapshot.page_id, Source.name, Source.language)
         .join(Page, Page.last_snapshot_id == Snapshot.id)
         .outerjoin(Source, Page.source_id == Source.id)
+        .where(or_(Page.last_outcome.is_(None), Page.last_outcome.not_in(NOT_PAGES)))
         .order_by(Snapshot.id)
     )
     if since is not None:
@@ -163,6 +170,10 @@ def _store(session: Session, page: _Stored, analysis: PageAnalysis, cache: Sourc
         return "now_off_topic"
     article = session.get(Article, page.article_id)
     assert article is not None
+    if article.page_id is not None and article.page_id != page.ref.page_id:
+        # Seen on another page too (syndicated): the article keeps what its own page
+        # says, or each run would set the fields of whichever page came last.
+        return "unchanged" if analysis.outcome == ARCHIVABLE else "now_off_topic"
     changes = _changes(article, record)
     if not changes:
         return "unchanged" if analysis.outcome == ARCHIVABLE else "now_off_topic"
@@ -180,9 +191,11 @@ def _store(session: Session, page: _Stored, analysis: PageAnalysis, cache: Sourc
 
 def _changes(article: Article, record: ArticleRecord) -> dict[str, object]:
     changes: dict[str, object] = {}
+    new_extractor = record.extractor is not None and record.extractor != article.extractor
     for name in _COPIED:
         value = getattr(record, name)
-        if value is not None and getattr(article, name) != value:
+        if (value is not None or (new_extractor and name in _EXTRACTED)) \
+                and getattr(article, name) != value:
             changes[name] = value
     for name in ("countries", "themes"):
         value = list(getattr(record, name))

@@ -1,42 +1,51 @@
-"""Ingest WARC files made by other crawlers (wget --warc-file, Heritrix, Browsertrix).
+"""Ingest WARC files made by other crawlers (wget --warc-file, Heritrix, Browsertrix) or
+exported by this archive.
 
-Each HTML response goes through the same path as a crawled page: analyse
-(decode → extract → topic → hash) then `record_fetch`, in batched transactions.
+Each capture (crawler/offline/warc_records.py) is stored as a crawl would have stored
+it: an HTML page is analysed with the crawl's settings (decode → prefilter → extract →
+topic → hash) and goes through `record_fetch`, so the same bytes get the same outcome
+whether crawled or imported; robots.txt and redirects are kept as they are. A revisit
+is followed to the payload it repeats (in the batch being imported, or in the archive)
+and recorded as a fetch of its own URL: a sighting there, a revisit if the page's
+bytes are unchanged. The URLs a capture was reached under (``reached-as`` metadata,
+or a redirect met just before it) become its sightings too.
 
-A WARC is input from elsewhere, so one bad record must cost only itself: every
-record is read with bounded memory (the crawl's DOWNLOAD_MAXSIZE caps both the
-raw payload and its decoded body), and a record that cannot be parsed, analysed
-or stored is skipped and reported while the others are imported.
+Captures are stored in batched transactions, each in its own savepoint: one bad
+record costs only itself.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import logging
-import zlib
-from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import datetime
-from io import BytesIO
+from collections import Counter, OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
-from typing import BinaryIO
+from urllib.parse import urljoin
 
-from scrapy.utils._compression import _DecompressionMaxSizeExceeded, _inflate, _unbrotli, _unzstd
-from scrapy.utils.gz import gunzip
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from warcio.archiveiterator import ArchiveIterator
-from warcio.bufferedreaders import ChunkedDataReader
-from warcio.exceptions import ArchiveLoadFailed
-from warcio.recordloader import ArcWarcRecord, ArcWarcRecordLoader
-from warcio.statusandheaders import StatusAndHeadersParser, StatusAndHeadersParserException
-from warcio.timeutils import iso_date_to_datetime
 
+from crawler.analysis.fingerprint import body_digest
 from crawler.analysis.page_analysis import ARCHIVABLE, PageAnalysis, analyse_page
-from crawler.errors import UsageError
-from crawler.links.urls import host_key, is_http_url, page_identity
-from crawler.settings import DOWNLOAD_MAXSIZE
-from crawler.timeutil import utcnow
+from crawler.analysis.snapshot_body import unpack_body
+from crawler.links.urls import canonical_url, host_key, page_identity
+from crawler.offline.warc_records import (
+    MAX_BODY,
+    Capture,
+    Problem,
+    check_readable,
+    describe,
+    iter_captures,
+)
+from crawler.settings import SILKROAD_TOPIC_PREFILTER
+from crawler.vocabulary import PageOutcome
 from storage.archive import (
+    REVISIT,
     FetchRecord,
     SourceCache,
     StoreResult,
@@ -44,186 +53,277 @@ from storage.archive import (
     record_fetch,
     start_run,
 )
+from storage.models import Page, Snapshot, Source
+
+__all__ = ["Problem", "check_readable", "import_warcs"]
 
 log = logging.getLogger(__name__)
 
-HTML_TYPES = ("text/html", "application/xhtml+xml")
 BATCH = 100
-MAX_BODY = DOWNLOAD_MAXSIZE  # one cap for crawled and imported bodies, raw and decoded
-MAX_HTTP_HEAD = 256 * 1024
 BATCH_BYTES = 4 * MAX_BODY
-_CHUNK = 64 * 1024
-_HTTP_PARSER = StatusAndHeadersParser(ArcWarcRecordLoader.HTTP_TYPES, verify=False)
-_DECODERS: dict[str, Callable[..., bytes]] = {
-    "gzip": gunzip, "x-gzip": gunzip, "deflate": _inflate, "br": _unbrotli, "zstd": _unzstd,
-}
-# Failures of the WARC container itself: the stream position is lost, later records unreachable.
-_CONTAINER_ERRORS = (ArchiveLoadFailed, StatusAndHeadersParserException, zlib.error, EOFError,
-                     OSError, ValueError)
+REDIRECT_MEMORY = 10_000  # redirects waiting for the capture they lead to
+IGNORED = "ignored/"  # counts key prefix: records with nothing to import, by reason
 
 
-class RecordSkipped(Exception):
-    """A record this importer will not store (too large, malformed), with the reason."""
+@dataclass
+class _Batch:
+    """Analysed captures waiting to be stored, and their payloads by digest: a revisit
+    may repeat a capture that is not in the archive yet."""
+
+    items: list[tuple[Capture, PageAnalysis | None]] = field(default_factory=list)
+    size: int = 0
+    payloads: dict[str, Capture] = field(default_factory=dict)
+
+    def add(self, capture: Capture, analysis: PageAnalysis | None) -> None:
+        assert capture.body is not None
+        self.items.append((capture, analysis))
+        self.size += len(capture.body)
+        for digest in (capture.payload_digest, *_digests(capture.body)):
+            if digest and (key := normal_digest(digest)):
+                self.payloads[key] = capture
+        self.payloads[f"url:{capture.url}"] = capture
+
+    def full(self) -> bool:
+        return len(self.items) >= BATCH or self.size >= BATCH_BYTES
 
 
-@dataclass(frozen=True)
-class Problem:
-    """A record skipped (``fatal`` False) or the place where a file stopped being readable."""
+class _Importer:
+    def __init__(self, sessions: sessionmaker[Session], source: str | None,
+                 problem: Callable[[Problem], None], counts: Counter[str]) -> None:
+        self.sessions = sessions
+        self.source = source
+        self.problem = problem
+        self.counts = counts
+        self.cache = SourceCache()
+        self.languages: dict[str, str | None] = {}
+        self.redirects: OrderedDict[str, str] = OrderedDict()
+        self.batch = _Batch()
+        self.run_id = 0
 
-    path: Path
-    offset: int
-    url: str
-    reason: str
-    fatal: bool = False
-
-    def __str__(self) -> str:
-        what = "stopped reading" if self.fatal else "skipped record"
-        url = self.url or "no URI"
-        return f"{self.path}: {what} at offset {self.offset} ({url}): {self.reason}"
-
-
-@dataclass(frozen=True)
-class WarcResponse:
-    url: str
-    status: int
-    headers: dict[str, list[str]]
-    body: bytes
-    fetched_at: datetime
-    path: Path
-    offset: int
-
-
-def check_readable(path: Path) -> None:
-    """Refuse, before anything is written, a file that is missing or not a WARC at all."""
-    try:
-        with path.open("rb") as stream:
-            next(ArchiveIterator(stream, no_record_parse=True), None)
-    except FileNotFoundError:
-        raise UsageError(f"WARC file not found: {path}") from None
-    except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
-        raise UsageError(f"{path} is not a readable WARC file: {exc}") from None
-
-
-def iter_html_responses(path: Path, on_problem: Callable[[Problem], None]
-                        ) -> Iterator[WarcResponse]:
-    """HTML `response` records of one WARC (gzipped or not), bodies de-chunked and decoded.
-
-    A malformed record is reported and skipped; a file that ends or breaks inside
-    a record is reported once (``fatal``) and read no further.
-    """
-    with path.open("rb") as stream:
-        records = ArchiveIterator(stream, no_record_parse=True)
-        while True:
-            try:
-                record = next(records, None)
-            except _CONTAINER_ERRORS as exc:
-                on_problem(Problem(path, records.offset, "", _describe(exc), fatal=True))
+    def add(self, capture: Capture) -> None:
+        if capture.kind == "revisit" and _own_block(capture) and not _importable(capture):
+            self.ignored(_why_not(capture))
+            return
+        if capture.kind == "revisit":
+            resolved = self._resolve(capture)
+            if resolved is None:
+                self.ignored("revisit of a payload in neither the WARC nor the archive")
                 return
-            if record is None:
-                return
-            offset = records.offset  # get_record_offset() would read the record to its end
-            url = record.rec_headers.get_header("WARC-Target-URI") or ""
+            capture = resolved
+        capture = self._reached(capture)
+        analysis = None
+        if not _importable(capture):
+            self.ignored(_why_not(capture))
+            return
+        if not (capture.is_robots_txt or capture.is_redirect):
             try:
-                response = _html_response(record, path, offset, url)
-            except Exception as exc:  # any fault of this one record costs only itself
-                reason = str(exc) if isinstance(exc, RecordSkipped) else _describe(exc)
-                if not _ends_early(record):
-                    on_problem(Problem(path, offset, url, reason))
+                analysis = analyse_page(capture.body or b"", capture.url,
+                                        capture.header("Content-Type"),
+                                        language_hint=self._language(capture.url),
+                                        prefilter=SILKROAD_TOPIC_PREFILTER)
+            except Exception as exc:  # a page the extractor chokes on costs only itself
+                self.problem(Problem(capture.path, capture.offset, capture.url,
+                                     f"analysis failed: {describe(exc)}"))
+                return
+        self.batch.add(capture, analysis)
+        if self.batch.full():
+            self.flush()
+
+    def ignored(self, reason: str) -> None:
+        self.counts[IGNORED + reason] += 1
+
+    def flush(self) -> None:
+        """Store the batch in one transaction, each capture in its own savepoint."""
+        batch, self.batch = self.batch, _Batch()
+        if not batch.items:
+            return
+        with self.sessions.begin() as session:
+            for capture, analysis in batch.items:
+                try:
+                    with session.begin_nested():
+                        result, outcome = self._store(session, capture, analysis)
+                except Exception as exc:  # its savepoint is rolled back; the batch goes on
+                    self.cache.ids.clear()  # it may name a source made in the rolled-back savepoint
+                    self.problem(Problem(capture.path, capture.offset, capture.url,
+                                         f"could not be stored: {describe(exc)}"))
                     continue
-                response = None
-            if _ends_early(record):
-                on_problem(Problem(path, offset, url, "file ends inside this record",
-                                   fatal=True))
-                return
-            if response is not None:
-                yield response
+                self._count(result, outcome)
+
+    def _count(self, result: StoreResult, outcome: str) -> None:
+        self.counts["imported"] += 1
+        if result.article_state == "new":
+            self.counts["archived"] += 1
+        elif result.article_state == "duplicate":
+            self.counts["duplicates"] += 1
+        elif outcome == REVISIT:
+            self.counts["revisits"] += 1
+        else:
+            self.counts[outcome] += 1
+
+    # -- revisits and redirects ---------------------------------------------------
+
+    def _resolve(self, revisit: Capture) -> Capture | None:
+        """The revisit with the payload it repeats, and that capture's status and headers
+        where its own block has none worth replaying (a 304, or no block at all)."""
+        original = self._in_batch(revisit)
+        if original is None:
+            with self.sessions() as session:
+                original = _in_archive(session, revisit)
+        if original is None:
+            return None
+        status, headers = (revisit.status, revisit.headers) if _own_block(revisit) else (
+            original.status, original.headers)
+        return replace(revisit, status=status, headers=headers, body=original.body)
+
+    def _in_batch(self, revisit: Capture) -> Capture | None:
+        payloads = self.batch.payloads
+        if revisit.payload_digest:
+            key = normal_digest(revisit.payload_digest)
+            return payloads.get(key) if key else None
+        return payloads.get(f"url:{revisit.refers_to_url or revisit.url}")
+
+    def _reached(self, capture: Capture) -> Capture:
+        """Note where a redirect leads; a capture it led to was reached under its URL."""
+        if capture.is_redirect:
+            target = urljoin(capture.url, capture.header("Location") or "")
+            if _differ(capture.url, target):
+                self.redirects[target] = capture.reached_as[0] if capture.reached_as \
+                    else capture.url
+                while len(self.redirects) > REDIRECT_MEMORY:
+                    self.redirects.popitem(last=False)
+        source = self.redirects.pop(capture.url, None)
+        if not capture.reached_as and source is not None:
+            return replace(capture, reached_as=(source,))
+        return capture
+
+    # -- storing --------------------------------------------------------------------
+
+    def _store(self, session: Session, capture: Capture, analysis: PageAnalysis | None
+               ) -> tuple[StoreResult, str]:
+        body = capture.body or b""
+        outcome: str
+        if analysis is None:
+            outcome = PageOutcome.ROBOTS if capture.is_robots_txt else PageOutcome.REDIRECT
+            page_url, article, encoding = canonical_url(capture.url), None, None
+        else:
+            outcome, encoding = analysis.outcome, analysis.encoding
+            page_url = page_identity(capture.url, analysis.canonical_url)
+            article = analysis.article if analysis.outcome == ARCHIVABLE else None
+            if canonical_url(capture.url) == page_url and session.scalar(
+                    select(Page.last_digest).where(Page.url == page_url)) == body_digest(body):
+                outcome, article = REVISIT, None  # as a crawl: unchanged bytes, not analysed
+        fetch = FetchRecord(
+            page_url=page_url,
+            url=capture.reached_as[0] if capture.reached_as else capture.url,
+            final_url=capture.url,
+            status=capture.status,
+            headers=capture.headers,
+            body=body,
+            fetched_at=capture.fetched_at,
+            source=self.source or host_key(capture.url),
+            discovered_via="warc",
+            encoding=encoding,
+        )
+        return record_fetch(session, fetch, article, run_id=self.run_id, outcome=outcome,
+                            sources=self.cache), outcome
+
+    def _language(self, url: str) -> str | None:
+        """The language the source is known to publish in: the crawl's language hint."""
+        name = self.source or host_key(url)
+        if name not in self.languages:
+            with self.sessions() as session:
+                self.languages[name] = session.scalar(
+                    select(Source.language).where(Source.name == name))
+        return self.languages[name]
 
 
-def _html_response(record: ArcWarcRecord, path: Path, offset: int, url: str
-                   ) -> WarcResponse | None:
-    """The record as a response to import; None for records that are not HTML pages."""
-    if record.rec_type != "response" or not is_http_url(url):
+def _in_archive(session: Session, revisit: Capture) -> Capture | None:
+    """The stored snapshot a revisit repeats: at the URL and date it refers to, else the
+    latest at its own URL, else (a SHA-256 digest) any snapshot with that payload."""
+    queries = []
+    if revisit.refers_to_url and revisit.refers_to_date:
+        start = revisit.refers_to_date.replace(microsecond=0)
+        queries.append(select(Snapshot).where(
+            Snapshot.url == revisit.refers_to_url, Snapshot.fetched_at >= start,
+            Snapshot.fetched_at < start + timedelta(seconds=1)).limit(5))
+    queries.append(select(Snapshot).where(
+        Snapshot.url == (revisit.refers_to_url or revisit.url),
+        Snapshot.fetched_at <= revisit.fetched_at).order_by(Snapshot.fetched_at.desc()).limit(5))
+    sha256 = _sha256_hex(revisit.payload_digest)
+    if sha256:
+        queries.append(select(Snapshot).where(Snapshot.body_sha256 == sha256).limit(1))
+    for query in queries:
+        for snapshot in session.scalars(query):
+            body = unpack_body(snapshot.body)
+            if revisit.payload_digest and not digest_matches(revisit.payload_digest, body):
+                continue
+            return replace(revisit, status=snapshot.status, headers=snapshot.headers or {},
+                           body=body)
+    return None
+
+
+def _own_block(revisit: Capture) -> bool:
+    """A revisit that says how the payload was served (not a 304, not an empty block)."""
+    return revisit.status not in (0, 304) and bool(revisit.headers)
+
+
+def _importable(capture: Capture) -> bool:
+    return capture.is_robots_txt or capture.is_redirect or (
+        capture.status == 200 and capture.is_html)
+
+
+def _why_not(capture: Capture) -> str:
+    if capture.status != 200:
+        return f"status {capture.status}"
+    media = (capture.header("Content-Type") or "").split(";", 1)[0].strip().lower()
+    return f"not HTML ({media})"
+
+
+def _differ(url: str, other: str) -> bool:
+    try:
+        return canonical_url(url) != canonical_url(other)
+    except ValueError:
+        return False
+
+
+# -- payload digests ------------------------------------------------------------------
+
+def _digests(body: bytes) -> tuple[str, str]:
+    return (f"sha1:{base64.b32encode(hashlib.sha1(body).digest()).decode()}",
+            f"sha256:{base64.b32encode(hashlib.sha256(body).digest()).decode()}")
+
+
+def normal_digest(value: str) -> str | None:
+    """``algorithm:BASE32`` for a WARC digest written in base32 or base16, any case."""
+    algorithm, _, code = value.strip().partition(":")
+    algorithm, code = algorithm.strip().lower(), code.strip()
+    try:
+        size = hashlib.new(algorithm).digest_size
+        if len(code) == 2 * size and all(c in "0123456789abcdefABCDEF" for c in code):
+            raw = bytes.fromhex(code)
+        else:
+            raw = base64.b32decode(code.upper() + "=" * (-len(code) % 8))
+    except (ValueError, binascii.Error, TypeError):
         return None
-    if record.length is not None and record.length > MAX_BODY + MAX_HTTP_HEAD:
-        raise RecordSkipped(f"record of {record.length} bytes is over the {MAX_BODY}-byte cap")
-    try:
-        http = _HTTP_PARSER.parse(BytesIO(_read_http_head(record.raw_stream)))
-        status = int(http.get_statuscode() or 0)
-    except (ValueError, UnicodeError, EOFError) as exc:
-        raise RecordSkipped(f"malformed HTTP headers: {_describe(exc)}") from None
-    content_type = http.get_header("Content-Type") or ""
-    if status != 200 or (content_type and not any(t in content_type.lower() for t in HTML_TYPES)):
+    return f"{algorithm}:{base64.b32encode(raw).decode()}"
+
+
+def digest_matches(value: str, body: bytes) -> bool:
+    key = normal_digest(value)
+    if key is None:
+        return False
+    algorithm = key.split(":", 1)[0]
+    return key == f"{algorithm}:{base64.b32encode(hashlib.new(algorithm, body).digest()).decode()}"
+
+
+def _sha256_hex(value: str | None) -> str | None:
+    key = normal_digest(value) if value else None
+    if not key or not key.startswith("sha256:"):
         return None
-    date = record.rec_headers.get_header("WARC-Date")
-    try:
-        fetched_at = iso_date_to_datetime(date) if date else utcnow()
-    except (ValueError, TypeError) as exc:
-        raise RecordSkipped(f"malformed WARC-Date {date!r}: {exc}") from None
-    headers: dict[str, list[str]] = {}
-    for name, value in http.headers:
-        headers.setdefault(name, []).append(value)
-    payload: BinaryIO = record.raw_stream
-    if (http.get_header("Transfer-Encoding") or "").lower() == "chunked":
-        payload = ChunkedDataReader(payload)
-    body = _read_capped(payload)
-    body = _decode(body, http.get_header("Content-Encoding") or "")
-    return WarcResponse(url, status, headers, body, fetched_at.replace(tzinfo=None), path, offset)
+    return base64.b32decode(key[7:]).hex()
 
 
-def _ends_early(record: ArcWarcRecord) -> bool:
-    """Whether the file ends (or breaks) before the record's declared length.
-
-    A record without a length (its headers were cut) ends early when nothing follows.
-    """
-    stream = record.raw_stream
-    left = getattr(stream, "limit", None)
-    try:
-        return (left is None or left > 0) and not stream.read(1)
-    except _CONTAINER_ERRORS:
-        return True
-
-
-def _read_http_head(stream: BinaryIO) -> bytes:
-    head = bytearray()
-    while True:
-        line = stream.readline(MAX_HTTP_HEAD + 1 - len(head))
-        head += line
-        if len(head) > MAX_HTTP_HEAD:
-            raise RecordSkipped(f"HTTP headers over {MAX_HTTP_HEAD} bytes")
-        if not line or not line.strip():
-            return bytes(head)
-
-
-def _read_capped(stream: BinaryIO) -> bytes:
-    body = bytearray()
-    while chunk := stream.read(min(_CHUNK, MAX_BODY + 1 - len(body))):
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise RecordSkipped(f"payload over the {MAX_BODY}-byte cap")
-    return bytes(body)
-
-
-def _decode(body: bytes, content_encoding: str) -> bytes:
-    """Undo Content-Encoding (outermost last, as sent), never past MAX_BODY decoded bytes."""
-    codings = [c.strip().lower() for c in content_encoding.split(",")]
-    for coding in reversed([c for c in codings if c and c != "identity"]):
-        decoder = _DECODERS.get(coding)
-        if decoder is None:
-            raise RecordSkipped(f"unsupported Content-Encoding {coding!r}")
-        try:
-            body = decoder(body, max_size=MAX_BODY)
-        except _DecompressionMaxSizeExceeded:
-            raise RecordSkipped(f"{coding} body decodes to over the {MAX_BODY}-byte cap") from None
-        except Exception as exc:  # zlib, brotli and zstd each raise their own error types
-            raise RecordSkipped(f"undecodable {coding} body: {_describe(exc)}") from None
-    return body
-
-
-def _describe(exc: BaseException) -> str:
-    """One printable line: messages quoting the input may carry its binary bytes."""
-    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return "".join(c if c.isprintable() else "?" for c in text.splitlines()[0][:200])
-
+# -- the import -----------------------------------------------------------------------
 
 def import_warcs(
     sessions: sessionmaker[Session],
@@ -233,7 +333,9 @@ def import_warcs(
     on_record: Callable[[], None] | None = None,
     on_problem: Callable[[Problem], None] | None = None,
 ) -> Counter[str]:
-    """Import every HTML response; returns counts (responses, archived, duplicates, skipped, ...).
+    """Import every capture; returns counts (records, imported, archived, duplicates,
+    revisits, off_topic, no_article, robots, redirect, skipped, stopped, and
+    ``ignored/<reason>`` for records with nothing to import).
 
     Skipped records and unreadable tails are passed to ``on_problem`` as they are
     met and counted (``skipped``, ``stopped``); the others are imported regardless.
@@ -248,82 +350,27 @@ def import_warcs(
         if on_problem:
             on_problem(found)
 
-    cache = SourceCache()
+    importer = _Importer(sessions, source, problem, counts)
     with sessions.begin() as session:
-        run_id = start_run(session, trigger="import", seeds_file=", ".join(map(str, paths))).id
+        importer.run_id = start_run(session, trigger="import",
+                                    seeds_file=", ".join(map(str, paths))).id
     outcome = "failed"
     try:
-        batch: list[tuple[WarcResponse, PageAnalysis]] = []
-        size = 0
         for path in paths:
-            for response in iter_html_responses(path, problem):
-                counts["responses"] += 1
+            for capture in iter_captures(path, problem, importer.ignored):
+                counts["records"] += 1
                 if on_record:
                     on_record()
-                content_type = next(iter(response.headers.get("Content-Type", [])), None)
-                try:
-                    analysis = analyse_page(response.body, response.url, content_type)
-                except Exception as exc:  # a page the extractor chokes on costs only itself
-                    problem(Problem(path, response.offset, response.url,
-                                    f"analysis failed: {_describe(exc)}"))
-                    continue
-                batch.append((response, analysis))
-                size += len(response.body)
-                if len(batch) >= BATCH or size >= BATCH_BYTES:
-                    _store(sessions, batch, run_id, source, cache, counts, problem)
-                    batch, size = [], 0
-        _store(sessions, batch, run_id, source, cache, counts, problem)
+                importer.add(capture)
+            importer.flush()  # a revisit refers to records of its own file
         outcome = "partial" if counts["skipped"] or counts["stopped"] else "ok"
     finally:
         with sessions.begin() as session:
-            finish_run(session, run_id, outcome=outcome, exit_status=0 if outcome == "ok" else 1,
-                       counts={"fetched": counts["responses"], "archived": counts["archived"],
+            finish_run(session, importer.run_id, outcome=outcome,
+                       exit_status=0 if outcome == "ok" else 1,
+                       counts={"fetched": counts["imported"], "archived": counts["archived"],
                                "duplicates": counts["duplicates"],
                                "off_topic": counts["off_topic"],
                                "errors": counts["skipped"] + counts["stopped"]},
                        stats=dict(counts))
     return counts
-
-
-def _store(sessions: sessionmaker[Session], batch: list[tuple[WarcResponse, PageAnalysis]],
-           run_id: int, source: str | None, cache: SourceCache, counts: Counter[str],
-           problem: Callable[[Problem], None]) -> None:
-    """Store a batch in one transaction, each record in its own savepoint."""
-    if not batch:
-        return
-    with sessions.begin() as session:
-        for response, analysis in batch:
-            try:
-                with session.begin_nested():
-                    result = _store_one(session, response, analysis, run_id, source, cache)
-            except Exception as exc:  # its savepoint is rolled back; the batch goes on
-                cache.ids.clear()  # it may name a source created in the rolled-back savepoint
-                problem(Problem(response.path, response.offset, response.url,
-                                f"could not be stored: {_describe(exc)}"))
-                continue
-            counts["imported"] += 1
-            if result.article_state == "new":
-                counts["archived"] += 1
-            elif result.article_state in ("duplicate", "revisit"):
-                counts["duplicates"] += 1
-            else:
-                counts[analysis.outcome] += 1
-
-
-def _store_one(session: Session, response: WarcResponse, analysis: PageAnalysis, run_id: int,
-               source: str | None, cache: SourceCache) -> StoreResult:
-    fetch = FetchRecord(
-        page_url=page_identity(response.url, analysis.canonical_url),
-        url=response.url,
-        final_url=response.url,
-        status=response.status,
-        headers=response.headers,
-        body=response.body,
-        fetched_at=response.fetched_at,
-        source=source or host_key(response.url),
-        discovered_via="warc",
-        encoding=analysis.encoding,
-    )
-    article = analysis.article if analysis.outcome == ARCHIVABLE else None
-    return record_fetch(session, fetch, article, run_id=run_id, outcome=analysis.outcome,
-                        sources=cache)

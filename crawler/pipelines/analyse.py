@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -33,9 +34,14 @@ class AnalysePipeline:
             prefilter=settings.getbool("SILKROAD_TOPIC_PREFILTER"),
         )
         pipeline = cls(pool, crawler.stats)
-        # Workers exit while the run is recorded; the crawl waits for them before it ends.
-        crawler.signals.connect(pool.join, signal=signals.engine_stopped)
+        # Workers exit while the run is recorded; the crawl waits for them before it ends,
+        # on a thread: blocking the reactor here for a second or more made Scrapy's timer
+        # that closes its HTTP connections fire after they had closed (AlreadyCalledError).
+        crawler.signals.connect(pipeline.join_pool, signal=signals.engine_stopped)
         return pipeline
+
+    async def join_pool(self) -> None:
+        await asyncio.to_thread(self.pool.join)
 
     def open_spider(self) -> None:
         self.pool.start()

@@ -23,15 +23,18 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from scrapy import Request, signals
 from scrapy.exceptions import DropItem
+from scrapy.http import Response
 
 from crawler.analysis.page_analysis import ARCHIVABLE, NO_ARTICLE, OFF_TOPIC
 from crawler.extensions.archive_database import ArchiveDatabase, archive_database
-from crawler.extensions.frontier_recorder import FrontierRecorder, write_taken
+from crawler.extensions.frontier_recorder import FrontierRecorder, FrontierWrites, write_taken
 from crawler.extensions.run_record import RunRecord
 from crawler.items import PageItem
-from crawler.links.urls import canonical_url, page_identity
-from crawler.signals import frontier_done
+from crawler.links.urls import canonical_url, host_key, page_identity
+from crawler.pipelines.protocol_items import protocol_items
+from crawler.signals import frontier_added, frontier_committed, frontier_done
 from crawler.vocabulary import ArticleState, PageOutcome, PageState, SourceStat, Stat
 from storage.archive import (
     REVISIT,
@@ -121,6 +124,8 @@ class ArchivePipeline:
             settings.getint("SILKROAD_BATCH_BYTES", 0) or None,
         )
         crawler.signals.connect(pipeline.frontier_done, signal=frontier_done)
+        crawler.signals.connect(pipeline.frontier_done, signal=frontier_added)
+        crawler.signals.connect(pipeline.response_received, signal=signals.response_received)
         return pipeline
 
     @property
@@ -145,8 +150,26 @@ class ArchivePipeline:
     # -- items -------------------------------------------------------------------
 
     def frontier_done(self) -> None:
-        """The frontier recorder took the URLs; they go with the next batch."""
+        """The frontier recorder took new requests or URLs done; they go with the next
+        batch (new requests are fetched only once written)."""
         self._schedule_flush()
+
+    def response_received(self, response: Response, request: Request) -> None:
+        """robots.txt and followed redirects go into the next batch, as fetched."""
+        for item in protocol_items(response, request, self._source_of):
+            future: asyncio.Future[StoreResult] = asyncio.get_running_loop().create_future()
+            future.add_done_callback(lambda done: done.exception())  # counted, not awaited
+            self._pending.append(_Pending(item, future))
+            self._pending_bytes += len(item.body or b"")
+        self._schedule_flush()
+
+    def _source_of(self, url: str, request: Request) -> str:
+        named = request.cb_kwargs.get("source_name")
+        if named:
+            return str(named)
+        source_for = getattr(self.crawler.spider, "source_for", None)
+        found = source_for(url, None) if source_for is not None else None
+        return found.name if found is not None else host_key(url)
 
     def _schedule_flush(self) -> None:
         """Write soon if the writer is idle; a busy writer takes what waits when it is done."""
@@ -201,9 +224,10 @@ class ArchivePipeline:
         loop = asyncio.get_running_loop()
         self._writes_in_flight += 1
         try:
-            results, conflicts = await loop.run_in_executor(self.database.writer,
-                                                            self._write_batch, batch)
+            results, committed, conflicts = await loop.run_in_executor(
+                self.database.writer, self._write_batch, batch)
         except Exception as exc:
+            self.frontier.settled()
             log.exception("could not write a batch of %d pages", len(batch))
             self.stats.inc_value(Stat.STORE_ERRORS, len(batch))
             self.stats.inc_value(Stat.BATCH_FAILURES)
@@ -220,6 +244,10 @@ class ArchivePipeline:
         self._batch_failures_in_a_row = 0
         if conflicts:
             self.stats.inc_value(Stat.WRITE_CONFLICTS, conflicts)
+        self.frontier.settled()
+        self.crawler.signals.send_catch_log(frontier_committed, urls=committed.done,
+                                            added=len(committed.pending)
+                                            + len(committed.claimed))
         for pending, result in zip(batch, results, strict=True):
             self._count(pending.item, result)
             if result.error is not None:
@@ -276,19 +304,21 @@ class ArchivePipeline:
         if engine is not None and getattr(engine, "spider", None) is not None:
             asyncio.ensure_future(engine.close_spider_async(reason="store_failed"))
 
-    def _write_batch(self, batch: list[_Pending]) -> tuple[list[StoreResult], int]:
-        """The batch's results, and how often it was written again from the start because
-        PostgreSQL rolled it back for a concurrent writer's sake (a deadlock between two
-        crawls storing the same texts): that is no page's fault and no failure of the
-        database. Runs on the writer thread; the caller counts."""
+    def _write_batch(self, batch: list[_Pending]
+                     ) -> tuple[list[StoreResult], FrontierWrites, int]:
+        """The batch's results, the frontier writes it committed, and how often it was
+        written again from the start because PostgreSQL rolled it back for a concurrent
+        writer's sake (a deadlock between two crawls storing the same texts): that is no
+        page's fault and no failure of the database. Runs on the writer thread; the
+        caller counts."""
         # Given back to the recorder if nothing commits; the pages' own requests are done
         # only with the pages, and stay pending for a resume if the batch is lost.
-        pending, done = self.frontier.take()
-        all_done = done + [url for p in batch for url in p.item.request_urls]
+        writes = self.frontier.take()
+        stored = [url for p in batch for url in p.item.request_urls]
         try:
             for conflicts in range(CONFLICT_ATTEMPTS - 1):
                 try:
-                    return self._write_attempt(batch, pending, all_done), conflicts
+                    return (*self._write_attempt(batch, writes, stored), conflicts)
                 except Exception as exc:
                     if not is_write_conflict(exc):
                         raise
@@ -297,32 +327,36 @@ class ArchivePipeline:
                     log.info("a concurrent writer rolled back a batch of %d pages (%s): "
                              "writing it again in %.2f s", len(batch), _reason(exc), delay)
                     time.sleep(delay)  # the writer thread's, not the reactor's
-            return self._write_attempt(batch, pending, all_done), CONFLICT_ATTEMPTS - 1
+            return (*self._write_attempt(batch, writes, stored), CONFLICT_ATTEMPTS - 1)
         except Exception:
-            self.frontier.restore(pending, done)
+            self.frontier.restore(writes)
             raise
 
-    def _write_attempt(self, batch: list[_Pending], pending: list[Any],
-                       done: list[str]) -> list[StoreResult]:
+    def _write_attempt(self, batch: list[_Pending], writes: FrontierWrites, stored: list[str]
+                       ) -> tuple[list[StoreResult], FrontierWrites]:
         """The batch in one transaction; if one of its pages cannot be stored, again with
         each page in a savepoint of its own (which costs every page about a sixth more
         when done always), so that page is rolled back alone and the rest commits."""
         try:
-            return self._write_transaction(batch, pending, done, isolated=False)
+            return self._write_transaction(batch, writes, stored, isolated=False)
         except Exception as exc:
             if is_database_failure(exc) or is_write_conflict(exc):
                 raise
             self._sources = SourceCache()  # ids created in the rolled-back transaction are gone
             log.warning("a page of a batch of %d could not be stored: writing them one by one",
                         len(batch))
-        return self._write_transaction(batch, pending, done, isolated=True)
+        return self._write_transaction(batch, writes, stored, isolated=True)
 
-    def _write_transaction(self, batch: list[_Pending], pending: list[Any], done: list[str],
-                           *, isolated: bool) -> list[StoreResult]:
+    def _write_transaction(self, batch: list[_Pending], writes: FrontierWrites,
+                           stored: list[str], *, isolated: bool
+                           ) -> tuple[list[StoreResult], FrontierWrites]:
+        """The pages and the frontier's writes in one transaction; what it committed
+        (``done`` then names every URL marked done)."""
         write = self._write_isolated if isolated else self._write_one
         with self.database.sessions.begin() as session:
-            write_taken(session, self.session_id, pending, done)
-            return [write(session, p.item) for p in batch]
+            done = write_taken(session, self.session_id, self.run_id, writes, stored)
+            results = [write(session, p.item) for p in batch]
+        return results, FrontierWrites(writes.pending, writes.claimed, done)
 
     def _write_isolated(self, session: Any, item: PageItem) -> StoreResult:
         """One page in its own savepoint: a page that cannot be stored is rolled back
@@ -379,8 +413,8 @@ class ArchivePipeline:
         )
         keep = analysis is not None and analysis.outcome == ARCHIVABLE
         article = analysis.article if keep else None
-        outcome = analysis.outcome if analysis is not None else (
-            REVISIT if item.body is None or item.revisit else PageOutcome.ERROR)
+        outcome = item.outcome or (analysis.outcome if analysis is not None else (
+            REVISIT if item.body is None or item.revisit else PageOutcome.ERROR))
         return record_fetch(session, fetch, article, run_id=self.run_id, outcome=outcome,
                             sources=self._sources)
 
@@ -390,6 +424,11 @@ class ArchivePipeline:
         def per_source(counter: SourceStat) -> None:
             inc(Stat.source(item.source, counter))
 
+        if item.outcome is not None and result.error is None:
+            # Not pages: counted apart, so "pages fetched" still means pages.
+            inc(Stat.ROBOTS_STORED if item.outcome == PageOutcome.ROBOTS
+                else Stat.REDIRECTS_STORED)
+            return
         inc(Stat.PAGES_FETCHED)
         per_source(SourceStat.FETCHED)
         if result.error is not None:

@@ -124,8 +124,8 @@ class RunningCrawls:
     def stopping(self) -> bool:
         return self._stopping
 
-    def launch(self, run_id: int, argv: list[str], extra_env: dict[str, str] | None = None
-               ) -> subprocess.Popen[bytes]:
+    def launch(self, run_id: int, argv: list[str], extra_env: dict[str, str] | None = None,
+               *, stdout: int | None = None) -> subprocess.Popen[bytes]:
         env = {**os.environ, **(extra_env or {})}
         root = str(Path(crawler.__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
@@ -135,7 +135,7 @@ class RunningCrawls:
                 raise SchedulerStopping(f"run {run_id} not started: the scheduler is stopping")
             # A session of its own: a terminal's Ctrl-C reaches the scheduler only, which
             # then sends the child exactly one SIGTERM (two would force Scrapy's unclean exit).
-            child = subprocess.Popen(argv, env=env, start_new_session=True)
+            child = subprocess.Popen(argv, env=env, start_new_session=True, stdout=stdout)
             self._children[run_id] = child
         return child
 

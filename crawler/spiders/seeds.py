@@ -1,6 +1,9 @@
 """The `seeds` spider: crawl the sources of a seeds file, within their hosts.
 
 It only discovers and fetches; what a page holds is decided by the pipelines.
+Which request is fetched when, and by which crawl process, is the frontier
+scheduler's (crawler/frontier_scheduler.py): it builds requests from the
+session's frontier rows with :meth:`SeedsSpider.request_for`.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from twisted.python.failure import Failure
 
 from crawler.analysis.page_analysis import profile_settings, topic_profile
 from crawler.analysis.topic import TopicProfile
-from crawler.extensions.archive_database import archive_database
 from crawler.extensions.prompt_close import CrawlClosing
 from crawler.items import PageItem
 from crawler.links.discovery import (
@@ -32,19 +34,19 @@ from crawler.links.discovery import (
 )
 from crawler.links.link_priority import link_priority
 from crawler.links.source_scope import SourceScope
-from crawler.links.urls import canonical_url, host_key
+from crawler.links.urls import canonical_url
 from crawler.seeds import DEFAULT_SEEDS_FILE, SeedsFile, Source, load_seeds
 from crawler.signals import frontier_done
 from crawler.spiders.page_links import BoundedLinkExtractor
+from crawler.spiders.seed_requests import FEED_PRIORITY, SEED_PRIORITY, seed_entries
 from crawler.timeutil import utcnow
 from crawler.vocabulary import Stat
-from storage.frontier import done_urls, pending_requests
+from storage.frontier import PendingRequest
 
 log = logging.getLogger(__name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-SEED_PRIORITY = 100
-FEED_PRIORITY = 50
+__all__ = ["FEED_PRIORITY", "SEED_PRIORITY", "SeedsSpider"]
 
 
 class SeedsSpider(scrapy.Spider):
@@ -57,7 +59,6 @@ class SeedsSpider(scrapy.Spider):
         self.link_extractor = BoundedLinkExtractor(1000, unique=True, strip=True)
         self.max_feed_entries = 1000
         self.max_sitemap_entries = 5000
-        self.done_urls: set[str] = set()
         self.focused = True
         self.scope = SourceScope(())
         self.depth_limit = 0
@@ -100,54 +101,30 @@ class SeedsSpider(scrapy.Spider):
         return self.seeds.sources
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        for pending in self._resume():
-            yield pending
-        robots_seen: set[str] = set()
-        for source in self.sources:
-            for urls, callback in ((source.urls, self.parse_page), (source.feeds, self.parse_feed),
-                                   (source.sitemaps, self.parse_sitemap)):
-                for url in urls:
-                    if seed := self._request(url, source, callback, "seed", SEED_PRIORITY):
-                        yield seed
-            if self.robots_via_middleware:
-                continue  # Scrapy fetches robots.txt anyway; robots_parsed reads its sitemaps
-            for url in source.start_urls():
-                root = url.split("/", 3)[:3]
-                robots = "/".join(root) + "/robots.txt"
-                if host_key(robots) not in robots_seen:
-                    robots_seen.add(host_key(robots))
-                    if robots_request := self._request(robots, source, self.parse_robots,
-                                                       "seed", SEED_PRIORITY):
-                        yield robots_request
+        """The seeds, unless this crawl joins a session whose launcher wrote them into the
+        frontier (``SILKROAD_SESSION_ID``); a resumed session has them already, and the
+        frontier keeps one row per URL."""
+        if self.crawler.settings.get("SILKROAD_SESSION_ID"):
+            return
+        for entry in seed_entries(self.sources, fetch_robots=not self.robots_via_middleware):
+            if request := self.request_for(entry):
+                yield request
 
-    def _resume(self) -> list[scrapy.Request]:
-        """Pending requests of an interrupted session; what it already did is skipped."""
-        stats = self.crawler.stats
-        session_id = stats.get_value(Stat.SESSION_ID)
-        if session_id is None or session_id == stats.get_value(Stat.RUN_ID):
-            return []
-        with archive_database(self.crawler).reader() as session:
-            pending = pending_requests(session, session_id)
-            self.done_urls = done_urls(session, session_id)
-        stats.set_value(Stat.RESUMED_PENDING, len(pending))
-        stats.set_value(Stat.RESUMED_DONE, len(self.done_urls))
-        log.warning("resuming: %d request(s) pending, %d done", len(pending), len(self.done_urls))
-        requests = []
-        for entry in pending:
-            source = self.seeds.source(entry.source) if self.seeds and self._known(entry.source) \
-                else None
-            callback = self._callbacks().get(entry.kind)
-            if source is None or callback is None:
-                continue
-            request = scrapy.Request(
-                entry.url, callback=callback, errback=self.on_error, priority=entry.priority,
-                cb_kwargs={"source_name": source.name, "via": entry.via},
-                meta={"reached_as": entry.reached_as or entry.url, "silkroad_kind": entry.kind,
-                      "silkroad_page": entry.kind == "page", "depth": entry.depth},
-                dont_filter=False,
-            )
-            requests.append(request)
-        return requests
+    def request_for(self, entry: PendingRequest) -> scrapy.Request | None:
+        """The request for a frontier entry; None when this seeds file has no such source
+        (a session started with another one) or the kind is unknown."""
+        callback = self._callbacks().get(entry.kind)
+        if callback is None or self.seeds is None or not self._known(entry.source):
+            return None
+        meta: dict[str, Any] = {"reached_as": entry.reached_as or entry.url,
+                                "silkroad_page": entry.kind == "page",
+                                "silkroad_kind": entry.kind}
+        if entry.depth:
+            meta["depth"] = entry.depth
+        return scrapy.Request(entry.url, callback=callback, errback=self.on_error,
+                              priority=entry.priority,
+                              cb_kwargs={"source_name": entry.source, "via": entry.via},
+                              meta=meta)
 
     def _known(self, name: str) -> bool:
         return any(source.name == name for source in self.sources)
@@ -163,11 +140,9 @@ class SeedsSpider(scrapy.Spider):
         callback: Any,
         via: str,
         priority: int = 0,
-    ) -> scrapy.Request | None:
-        """A request for ``url``, or None when this crawl session already did it."""
+    ) -> scrapy.Request:
+        """A request for ``url``; the frontier drops it if the session has it already."""
         target = canonical_url(url)
-        if target in self.done_urls:
-            return None
         kind = next(k for k, cb in self._callbacks().items() if cb == callback)
         return scrapy.Request(
             target,

@@ -1,6 +1,8 @@
 """Article-body F1 as the article-extraction-benchmark scores it.
 
 Texts are cut into ``\\w+`` tokens and compared as bags of 4-token shingles;
+runs of Chinese, Japanese or Korean characters, written without spaces, are cut
+into overlapping character bigrams instead (a whole clause would be one token);
 each page's true/false positives and misses are normalised to sum to one so
 long articles weigh no more than short ones. Precision is averaged over
 pages that predicted something, recall over pages that have a true body,
@@ -15,8 +17,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from statistics import mean
 
+from crawler.analysis.script import HAN_RANGES
+
 SHINGLE = 4
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+_CJK_RUN = re.compile(rf"[\u3040-\u30ff{HAN_RANGES}\uac00-\ud7af]+")
 
 
 @dataclass(frozen=True)
@@ -35,9 +40,26 @@ class Score:
     empty_predictions: int
 
 
+def tokens(text: str) -> list[str]:
+    """``\\w+`` words, with CJK runs inside them as character bigrams."""
+    found: list[str] = []
+    for word in _TOKEN.findall(text or ""):
+        if not _CJK_RUN.search(word):
+            found.append(word)
+            continue
+        for piece in re.split(f"({_CJK_RUN.pattern})", word):
+            if not piece:
+                continue
+            if _CJK_RUN.fullmatch(piece):
+                found += [piece[i:i + 2] for i in range(max(1, len(piece) - 1))]
+            else:
+                found.append(piece)
+    return found
+
+
 def _shingles(text: str) -> Counter[tuple[str, ...]]:
-    tokens = _TOKEN.findall(text or "")
-    grams = (tuple(tokens[i:i + SHINGLE]) for i in range(max(1, len(tokens) - SHINGLE + 1)))
+    words = tokens(text)
+    grams = (tuple(words[i:i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1)))
     return Counter(gram for gram in grams if gram)
 
 

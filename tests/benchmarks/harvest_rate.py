@@ -49,7 +49,8 @@ def harvest(seeds: Path, db: Path, budget: int, *extra: str) -> tuple[int, int]:
         raise SystemExit(result.stderr[-2000:])
     with sqlite3.connect(db) as conn:
         archived = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
-        fetched = conn.execute("SELECT count(*) FROM pages").fetchone()[0]
+        fetched = conn.execute("SELECT count(*) FROM pages WHERE last_outcome IS NULL OR "
+                               "last_outcome NOT IN ('robots', 'redirect')").fetchone()[0]
     return archived, fetched
 
 

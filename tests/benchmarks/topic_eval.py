@@ -8,9 +8,18 @@ article-extraction-benchmark sets) as off-topic negatives. Prints the figures,
 every confusion case and the exactness of the country tags on the positives,
 plus the time taken per article.
 
+With ``--real`` it scores real published coverage instead: the URL list
+(tests/topic_eval_real/urls.jsonl: url, outlet, language, label, countries,
+class, reason; facts only, no third-party text) joined to a cache of the pages
+kept outside the repository. A cache entry is ``<id>.html`` or ``<id>.html.gz``
+(the page as fetched, extracted here as a crawl would) or ``<id>.txt`` (a
+``url:`` and a ``title:`` line, a ``---`` line, then the article text).
+
     python3 tests/benchmarks/topic_eval.py
     python3 tests/benchmarks/topic_eval.py --set tests/topic_eval_blind
     python3 tests/benchmarks/topic_eval.py --corpus ../shared/corpus --threshold 0.45
+    python3 tests/benchmarks/topic_eval.py --real tests/topic_eval_real/urls.jsonl \\
+        --cache /work/cache/topic-real
 """
 
 from __future__ import annotations
@@ -42,6 +51,8 @@ class Case:
     text: str
     label: bool
     countries: tuple[str, ...] = ()
+    kind: str = ""  # the class of a real article (summit, spam-farm, ...)
+    source: str = ""  # outlet and URL of a real article
 
 
 def load_cases(folder: Path = EVAL_DIR) -> list[Case]:
@@ -74,6 +85,50 @@ def load_corpus(corpus: Path) -> list[Case]:
             name = str(path.relative_to(corpus))
             cases.append(Case(name, "corpus", title, text, False))
     return cases
+
+
+def load_real(urls: Path, cache: Path) -> tuple[list[Case], list[str]]:
+    """The labelled real articles whose page is in the cache, and the ids that are not."""
+    cases, missing = [], []
+    for line in urls.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        page = _cached_page(cache, row["id"], row["url"])
+        if page is None:
+            missing.append(row["id"])
+            continue
+        title, text = page
+        cases.append(Case(row["id"], row["language"], title, text, bool(row["label"]),
+                          tuple(sorted(row.get("countries", ()))), row.get("class", ""),
+                          f"{row.get('outlet', '')} {row['url']}"))
+    return cases, missing
+
+
+def _cached_page(cache: Path, case_id: str, url: str) -> tuple[str, str] | None:
+    for name in (f"{case_id}.html", f"{case_id}.html.gz"):
+        path = cache / name
+        if path.exists():
+            raw = path.read_bytes()
+            return _extract(gzip.decompress(raw) if name.endswith(".gz") else raw, url)
+    path = cache / f"{case_id}.txt"
+    if not path.exists():
+        return None
+    head, _, text = path.read_text(encoding="utf-8").partition("\n---\n")
+    fields = dict(line.split(": ", 1) for line in head.splitlines() if ": " in line)
+    return fields.get("title", ""), text
+
+
+def _extract(body: bytes, url: str) -> tuple[str, str]:
+    """Title and text as a crawl extracts them from the page."""
+    from crawler.analysis.decoding import decode_html
+    from crawler.analysis.extraction import extract_article, parse_html
+
+    tree = parse_html(decode_html(body, None).html)
+    article = extract_article(tree, url) if tree is not None else None
+    if article is None:
+        return "", ""
+    return article.title or "", article.text
 
 
 @dataclass(frozen=True)
@@ -144,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", "--eval-dir", dest="eval_dir", type=Path, default=EVAL_DIR,
                         metavar="DIR", help="folder of labelled *.jsonl files "
                         "(default: tests/topic_eval)")
+    parser.add_argument("--real", type=Path, metavar="URLS",
+                        help="labelled real-news URL list (tests/topic_eval_real/urls.jsonl)")
+    parser.add_argument("--cache", type=Path, metavar="DIR",
+                        help="folder of cached pages for --real (<id>.html, .html.gz or .txt)")
     parser.add_argument("--flatten", action="store_true",
                         help="join each article's lines into one paragraph (layout robustness)")
     args = parser.parse_args(argv)
@@ -152,12 +211,19 @@ def main(argv: list[str] | None = None) -> int:
     cases = load_cases(args.eval_dir)
     if args.flatten:
         cases = [replace(c, text=" ".join(c.text.split("\n"))) for c in cases]
+    missing: list[str] = []
+    if args.real:
+        if args.cache is None:
+            parser.error("--real needs --cache DIR")
+        cases, missing = load_real(args.real, args.cache)
     if args.corpus:
         cases += load_corpus(args.corpus)
     result = evaluate(profile, cases)
     stats, verdicts = result.stats, result.verdicts
 
     print(f"profile {profile.version}, threshold {profile.threshold}, {len(cases)} articles")
+    if missing:
+        print(f"not in the cache ({len(missing)}): {' '.join(missing)}")
     print(f"{'lang':8} {'n':>5} {'tp':>4} {'fp':>4} {'fn':>4} {'tn':>5} "
           f"{'prec':>6} {'recall':>6} {'F1':>6}")
     for lang in sorted(stats, key=lambda k: (k == "all", k)):
@@ -171,12 +237,18 @@ def main(argv: list[str] | None = None) -> int:
         kind = "FN" if case.label else "FP"
         print(f"  {kind} {case.id} score={verdict.score:.3f} countries={list(verdict.countries)}"
               f" | {case.title[:70]}")
+        if case.source:
+            print(f"       [{case.kind}] {case.source}")
     if not wrong:
         print("  none")
 
     total, exact, exact_core, misses = tag_exactness(verdicts)
     print(f"\ncountry tags on {total} positives: exact {exact}/{total}, "
           f"exact on CN+Central Asia {exact_core}/{total}")
+    if args.real:
+        for lang in sorted({c.lang for c in cases}):
+            n, e, ec, _ = tag_exactness([(c, v) for c, v in verdicts if c.lang == lang])
+            print(f"  {lang}: exact {e}/{n}, exact on CN+Central Asia {ec}/{n}")
     for line in misses:
         print(line)
 
