@@ -768,3 +768,5 @@ def test_one_scheduler_per_archive_and_a_standby_takes_over_from_a_killed_one(
     assert started_runs(first).isdisjoint(started_runs(standby))
     assert {run.id for run in runs} == started_runs(first) | started_runs(standby)
     assert_never_two_at_once(runs)
+    # Not "no Traceback": a crawl stopped mid-shutdown may log one of Twisted's own
+    # (seen once in 11 runs, in the crawl child); the scheduler's part is the exit status.
