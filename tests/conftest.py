@@ -71,6 +71,20 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def other_db_url(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A second, empty archive on the same backend as ``db_url``."""
+    if not db_url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'other.sqlite'}"
+        return
+    server = request.getfixturevalue("postgres_server")
+    url = postgres_cluster.create_database(server)
+    try:
+        yield url
+    finally:
+        postgres_cluster.drop_database(server, url)
+
+
+@pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
     eng = make_engine(db_url)
     upgrade(eng)

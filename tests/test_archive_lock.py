@@ -9,17 +9,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine
 
 from crawler.cli.main import cli
 from storage.archive_lock import ArchiveLock
 from storage.engine import make_engine
-from tests import postgres_cluster
 from tests.support import REPO
 
 HOLDER = """\
@@ -35,20 +32,6 @@ time.sleep(300)
 
 def fresh_engine(url: str) -> Engine:
     return make_engine(url)
-
-
-@pytest.fixture
-def other_url(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A second archive on the same backend (another database of the same server)."""
-    if not db_url.startswith("postgresql"):
-        yield f"sqlite:///{tmp_path / 'other.sqlite'}"
-        return
-    server = request.getfixturevalue("postgres_server")
-    url = postgres_cluster.create_database(server)
-    try:
-        yield url
-    finally:
-        postgres_cluster.drop_database(server, url)
 
 
 def test_one_holder_at_a_time(db_url: str) -> None:
@@ -72,8 +55,8 @@ def test_one_holder_at_a_time(db_url: str) -> None:
         second_engine.dispose()
 
 
-def test_another_archive_has_its_own_lock(db_url: str, other_url: str) -> None:
-    engines = [fresh_engine(db_url), fresh_engine(other_url)]
+def test_another_archive_has_its_own_lock(db_url: str, other_db_url: str) -> None:
+    engines = [fresh_engine(db_url), fresh_engine(other_db_url)]
     locks = [ArchiveLock(engine, "schedule") for engine in engines]
     try:
         assert [lock.try_acquire() for lock in locks] == [True, True]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,6 @@ from sqlalchemy import select, text
 from crawler.demo.loopback_web import LoopbackWeb
 from storage.engine import make_engine
 from storage.models import Article, CrawlRun, Sighting
-from tests import postgres_cluster
 from tests.support import FAST_CRAWL, REPO, run_cli, run_crawl, write_seeds
 from tests.synthetic_web import off_topic, on_topic, write_news_site
 
@@ -44,20 +42,6 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> LoopbackWeb:
         yield loopback
 
 
-@pytest.fixture
-def fresh_archive(db_url: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A second, empty archive on the same backend as ``db_url``."""
-    if db_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'alone.sqlite'}"
-        return
-    server = request.getfixturevalue("postgres_server")
-    url = postgres_cluster.create_database(server)
-    try:
-        yield url
-    finally:
-        postgres_cluster.drop_database(server, url)
-
-
 def _archive(url: str) -> dict[str, Any]:
     engine = make_engine(url)
     try:
@@ -76,10 +60,10 @@ def _archive(url: str) -> dict[str, Any]:
 
 
 def test_two_crawls_at_once_archive_what_one_crawl_does(web: LoopbackWeb, db_url: str,
-                                                        fresh_archive: str,
+                                                        other_db_url: str,
                                                         tmp_path: Path) -> None:
     seeds = write_seeds(web, web.root / "sources.toml", tmp_path / "s.toml")  # type: ignore[attr-defined]
-    alone = run_crawl(seeds, fresh_archive)
+    alone = run_crawl(seeds, other_db_url)
     assert alone.returncode == 0, alone.stderr[-2000:]
 
     sqlite = db_url.startswith("sqlite")
@@ -104,7 +88,7 @@ def test_two_crawls_at_once_archive_what_one_crawl_does(web: LoopbackWeb, db_url
         assert search.returncode == 0, search.stderr
         assert "locked" not in search.stderr
 
-    shared, reference = _archive(db_url), _archive(fresh_archive)
+    shared, reference = _archive(db_url), _archive(other_db_url)
     assert [outcome for outcome, _ in shared["runs"]] == ["ok", "ok"]
     assert [stats.get("silkroad/store_errors", 0) for _, stats in shared["runs"]] == [0, 0]
     assert len(shared["hashes"]) == len(set(shared["hashes"])) == ARTICLES + 10
