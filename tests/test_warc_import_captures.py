@@ -107,6 +107,26 @@ def test_a_revisit_of_a_payload_stored_by_an_earlier_import_is_followed(
     assert (f"{HOST}/mirror/rail.html",) in rows(engine, "SELECT url FROM sightings")
 
 
+def test_a_revisit_before_the_record_it_repeats_waits_for_it(tmp_path: Path,
+                                                            engine: Engine) -> None:
+    """Two URLs of one page fetched at once: the one stored second is a revisit dated
+    before the capture it refers to, and comes first in a WARC in time order."""
+    revisit = ("revisit", f"{HOST}/amp/rail.html", FIRST,
+               http("200 OK", ("Content-Type", "text/html; charset=utf-8")), b"",
+               {"WARC-Payload-Digest": sha1(RAIL),
+                "WARC-Refers-To-Target-URI": f"{HOST}/news/rail.html",
+                "WARC-Refers-To-Date": LATER})
+    first = write(tmp_path / "a.warc.gz", revisit)
+    second = write(tmp_path / "b.warc.gz", html_response(f"{HOST}/news/rail.html", LATER))
+
+    counts = import_warcs(session_factory(engine), [first, second])
+
+    assert (counts["archived"], counts["duplicates"]) == (1, 1)
+    assert not [key for key in counts if key.startswith(IGNORED)]
+    assert sorted(rows(engine, "SELECT url FROM sightings")) == [
+        (f"{HOST}/amp/rail.html",), (f"{HOST}/news/rail.html",)]
+
+
 def test_resource_records_are_imported_like_responses(tmp_path: Path, engine: Engine) -> None:
     warc = write(tmp_path / "resource.warc.gz", (
         "resource", f"{HOST}/saved/rail.html", FIRST, None, RAIL,

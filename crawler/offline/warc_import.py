@@ -20,7 +20,7 @@ import base64
 import binascii
 import hashlib
 import logging
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -62,6 +62,8 @@ log = logging.getLogger(__name__)
 BATCH = 100
 BATCH_BYTES = 4 * MAX_BODY
 REDIRECT_MEMORY = 10_000  # redirects waiting for the capture they lead to
+WAITING_REVISITS = 10_000  # revisits (no bodies) waiting for a later original
+NO_PAYLOAD = "revisit of a payload in neither the WARC nor the archive"
 IGNORED = "ignored/"  # counts key prefix: records with nothing to import, by reason
 
 
@@ -98,6 +100,7 @@ class _Importer:
         self.languages: dict[str, str | None] = {}
         self.redirects: OrderedDict[str, str] = OrderedDict()
         self.batch = _Batch()
+        self.waiting: deque[Capture] = deque()
         self.run_id = 0
 
     def add(self, capture: Capture) -> None:
@@ -107,9 +110,13 @@ class _Importer:
         if capture.kind == "revisit":
             resolved = self._resolve(capture)
             if resolved is None:
-                self.ignored("revisit of a payload in neither the WARC nor the archive")
+                self._wait(capture)
                 return
             capture = resolved
+        self._admit(capture)
+
+    def _admit(self, capture: Capture) -> None:
+        """Analyse a capture with its payload and queue it for storing."""
         capture = self._reached(capture)
         analysis = None
         if not _importable(capture):
@@ -128,6 +135,26 @@ class _Importer:
         self.batch.add(capture, analysis)
         if self.batch.full():
             self.flush()
+
+    def _wait(self, revisit: Capture) -> None:
+        """A revisit may come before the record it repeats (two URLs of one page fetched
+        at once, or a WARC set split across files): it waits for the end of the import."""
+        self.waiting.append(revisit)
+        if len(self.waiting) > WAITING_REVISITS:
+            self.waiting.popleft()
+            self.ignored(NO_PAYLOAD)
+
+    def resolve_waiting(self) -> None:
+        """Import the revisits that came before their originals, now that all are stored."""
+        self.flush()
+        waiting, self.waiting = self.waiting, deque()
+        for revisit in waiting:
+            resolved = self._resolve(revisit)
+            if resolved is None:
+                self.ignored(NO_PAYLOAD)
+            else:
+                self._admit(resolved)
+        self.flush()
 
     def ignored(self, reason: str) -> None:
         self.counts[IGNORED + reason] += 1
@@ -363,6 +390,7 @@ def import_warcs(
                     on_record()
                 importer.add(capture)
             importer.flush()  # a revisit refers to records of its own file
+        importer.resolve_waiting()
         outcome = "partial" if counts["skipped"] or counts["stopped"] else "ok"
     finally:
         with sessions.begin() as session:
