@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 # Most specific prefix first; a module belongs to the first layer whose prefix it matches.
 LAYER_OF_PREFIX: list[tuple[str, int]] = [
     ("crawler.cli", 3),
+    ("crawler.browse", 3),  # presentation in the browser: Datasette templates and plugin
     ("crawler.__main__", 3),
     ("crawler.analysis", 0),
     ("crawler.links", 0),
@@ -33,7 +34,8 @@ LAYER_OF_PREFIX: list[tuple[str, int]] = [
     ("storage", 1),
     ("crawler", 2),  # Scrapy glue: spiders, middlewares, pipelines, extensions, scheduling ...
 ]
-LAYER_NAMES = {0: "pure core (analysis, links)", 1: "storage", 2: "Scrapy glue", 3: "CLI"}
+LAYER_NAMES = {0: "pure core (analysis, links)", 1: "storage", 2: "Scrapy glue",
+               3: "CLI and browser"}
 PURE_FORBIDDEN = ("scrapy", "twisted", "sqlalchemy", "alembic")
 
 

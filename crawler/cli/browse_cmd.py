@@ -13,13 +13,12 @@ import signal
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import click
 from sqlalchemy.engine import URL
 
+from crawler.browse import datasette_metadata, templates_dir
 from crawler.cli.common import checked_db_url, console, db_option, open_archive
 from crawler.errors import UsageError
 from storage.archive_file import on_read_only_storage
@@ -27,7 +26,6 @@ from storage.engine import is_postgres, parse_db_url, resolve_db_url, sqlite_fil
 from storage.sqlite_snapshot import write_sqlite_snapshot
 
 DEFAULT_PORT = 8001
-TEMPLATE_DATABASE = "archive"
 DATASETTE_SETTINGS = {
     "suggest_facets": "off",  # suggestions scan the whole table on every page
     # Country and theme facets read JSON arrays: enough time for a search's hits
@@ -48,14 +46,6 @@ def archive_path(db: str | None) -> Path:
     return path
 
 
-def datasette_metadata(database_name: str) -> dict[str, Any]:
-    """The shipped metadata, its database section keyed by this file's Datasette name."""
-    shipped = resources.files("storage").joinpath("datasette_metadata.json")
-    metadata = json.loads(shipped.read_text(encoding="utf-8"))
-    metadata["databases"] = {database_name: metadata["databases"][TEMPLATE_DATABASE]}
-    return metadata
-
-
 def datasette_args(path: Path, metadata_file: Path, host: str, port: int,
                    open_browser: bool, immutable: bool = False) -> list[str]:
     # Mutable mode where we can: Datasette then reads with mode=ro, which sees the
@@ -64,7 +54,7 @@ def datasette_args(path: Path, metadata_file: Path, host: str, port: int,
     # must create the -shm there).
     database = ["-i", str(path)] if immutable else [str(path)]
     args = ["serve", *database, "--metadata", str(metadata_file),
-            "--host", host, "--port", str(port)]
+            "--template-dir", str(templates_dir()), "--host", host, "--port", str(port)]
     for name, value in DATASETTE_SETTINGS.items():
         args += ["--setting", name, value]
     if open_browser:
@@ -80,11 +70,13 @@ def datasette_args(path: Path, metadata_file: Path, host: str, port: int,
 @click.option("--open", "open_browser", is_flag=True, help="Open it in your web browser.")
 @db_option
 def browse(port: int, host: str, open_browser: bool, db: str | None) -> None:
-    """Browse, facet and search the archive in Datasette (read-only) until Ctrl-C.
+    """Read, search and facet the archive in your browser (Datasette, read-only) until Ctrl-C.
 
-    The articles table has a search box (Chinese by any two characters, phrases,
-    OR/NOT, prefix*) and facets on language, countries and source; the
-    "search" query ranks matches and shows highlighted excerpts.
+    The articles are a reading list (title, date, source, countries, excerpt)
+    with facets on language, countries, source and theme; each opens as an
+    article with where and when it was seen, its other versions and its
+    near-duplicates. The search box ranks matches, best first, with highlighted
+    excerpts (Chinese by any two characters, phrases, OR/NOT, prefix*).
 
     \b
     A PostgreSQL archive is served as a snapshot taken at start: later crawls
@@ -93,7 +85,7 @@ def browse(port: int, host: str, open_browser: bool, db: str | None) -> None:
     \b
     Example:
       silkroad browse --db sqlite:///demo.sqlite --port 8001
-      then open http://127.0.0.1:8001/demo/articles?_search=中亚
+      then open http://127.0.0.1:8001/demo/search?q=中亚
       silkroad browse --db postgresql://me@dbhost/silkroad
     """
     with _stopped_cleanly_by_sigterm():
@@ -144,10 +136,10 @@ def _serve(path: Path, host: str, port: int, open_browser: bool) -> None:
     from datasette.plugins import pm
     from datasette.utils import tilde_encode
 
-    from storage import datasette_plugin
+    from crawler.browse import plugin
 
-    if not pm.is_registered(datasette_plugin):
-        pm.register(datasette_plugin, name=datasette_plugin.PLUGIN_NAME)
+    if not pm.is_registered(plugin):
+        pm.register(plugin, name=plugin.PLUGIN_NAME)
     with tempfile.TemporaryDirectory(prefix="silkroad-browse-") as tmp:
         metadata_file = Path(tmp) / "metadata.json"
         metadata_file.write_text(json.dumps(datasette_metadata(path.stem), ensure_ascii=False),
@@ -156,4 +148,7 @@ def _serve(path: Path, host: str, port: int, open_browser: bool) -> None:
                    "(Ctrl-C to stop)", err=True)
         args = datasette_args(path, metadata_file, host, port, open_browser,
                               immutable=on_read_only_storage(path))
-        datasette_cli.cli.main(args, prog_name="silkroad browse", standalone_mode=False)
+        try:
+            datasette_cli.cli.main(args, prog_name="silkroad browse", standalone_mode=False)
+        finally:
+            plugin.ARTICLES.close()

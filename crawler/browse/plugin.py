@@ -1,4 +1,5 @@
-"""Datasette plugin for `silkroad browse`: our search syntax in Datasette's search box.
+"""Datasette plugin for `silkroad browse`: our search syntax in Datasette, and the
+helpers the reading templates (``crawler/browse/templates``) call.
 
 Datasette searches with ``... MATCH escape_fts(:search)``, calling a SQL
 function it registers itself. Registered last (``trylast``), ours replaces it
@@ -14,22 +15,26 @@ an entry point, so other Datasette instances keep their own ``escape_fts``.
 
 from __future__ import annotations
 
-import html
 import re
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 from datasette import hookimpl
+from datasette.utils import path_with_replaced_args
 from markupsafe import Markup
 
+from crawler.browse import reading
+from crawler.browse.article_reader import ArticleReader
 from crawler.errors import QueryError
 from storage.search.query import parse_query
 from storage.search.snippets import make_snippet, match_spans
+from storage.show import ArticleDetail
 
 PLUGIN_NAME = "silkroad-archive"
 _WORDS = re.compile(r'[^\s"()*]+')
-_BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
 NO_MATCH = '""'
+ARTICLES = ArticleReader()
 
 
 def archive_match(query: str | None) -> str:
@@ -70,4 +75,47 @@ def render_cell(value: Any, column: str) -> Markup | None:
     """Show a snippet's **marks** as highlights."""
     if column != "snippet" or not isinstance(value, str) or "**" not in value:
         return None
-    return Markup(_BOLD.sub(r"<mark>\1</mark>", html.escape(value)))
+    return reading.marked(value)
+
+
+class TemplateHelpers:
+    """``silkroad`` in the templates: formatting, and the archive reads a page needs."""
+
+    paragraphs = staticmethod(reading.paragraphs)
+    json_list = staticmethod(reading.json_list)
+    lead = staticmethod(reading.lead)
+    marked = staticmethod(reading.marked)
+    day = staticmethod(reading.day)
+    size = staticmethod(reading.size)
+    label = staticmethod(reading.label)
+    standfirst = staticmethod(reading.standfirst)
+
+    def __init__(self, datasette: Any) -> None:
+        self._datasette = datasette
+
+    @staticmethod
+    def with_args(request: Any, args: dict[str, str | None]) -> str:
+        """This page's path with query arguments replaced (None removes one)."""
+        return path_with_replaced_args(request, args)
+
+    def snippet(self, text: str | None, query: str | None) -> Markup:
+        return reading.marked(archive_snippet(text, query))
+
+    async def article(self, database: str, article_id: int) -> ArticleDetail | None:
+        db = self._datasette.get_database(database)
+        if not db.path:
+            return None
+        return await ARTICLES.detail(Path(db.path), int(article_id),
+                                     immutable=not db.is_mutable)
+
+    async def count(self, database: str, table: str) -> int:
+        db = self._datasette.get_database(database)
+        if table not in await db.table_names():
+            return 0
+        result = await db.execute(f"select count(*) from [{table}]")
+        return int(result.first()[0])
+
+
+@hookimpl
+def extra_template_vars(datasette: Any) -> dict[str, Any]:
+    return {"silkroad": TemplateHelpers(datasette)}
