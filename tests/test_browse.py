@@ -1,13 +1,16 @@
 """`silkroad browse` end to end: the real command serving a small archive, searched in Chinese.
 
-One server for the module; its JSON API is checked over HTTP, and the page a
-user sees is rendered by headless Chromium (Debian's ``chromium``, which
-``.ci/run`` installs).
+One server for the module, on the search corpus plus a story told three times
+(a revised version at the same address, a near-duplicate repost elsewhere): its
+JSON API and pages are checked over HTTP, and what a reader sees at 1400x1000
+in headless Chromium (Debian's ``chromium`` and ``fonts-noto-cjk``, which
+``.ci/run`` installs), screenshots kept under the test's tmp_path.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import os
 import shutil
@@ -19,6 +22,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -26,16 +30,52 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy.orm import Session
 
+from crawler.analysis.fingerprint import content_hash
+from crawler.analysis.near_duplicates import signature
 from crawler.cli.main import cli as silkroad
+from storage.archive import ArticleRecord, FetchRecord, SourceCache, record_fetch, start_run
 from storage.engine import make_engine
 from storage.migrate import upgrade
+from tests.browser import CHROMIUM, CHROMIUM_FLAGS, Chromium, png_rows
 from tests.search_corpus import BY_KEY, DOCS, store
 from tests.support import REPO
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage")
+NEEDS_CHROMIUM = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(),
+    reason="Chromium is not installed (.ci/run installs Debian's chromium)")
+INTERNAL_TABLES = ("article_bands", "frontier", "host_leases", "alembic_version")
+COTTON = (
+    "Cotton growers in the Sughd region of Tajikistan sell more of their harvest to "
+    "spinning mills owned by Chinese companies.",
+    "The mills, built near Khujand over the past five years, pay in advance and collect "
+    "the bales themselves.",
+    "Farmers say this spares them the long wait for state buyers, who paid late in three "
+    "of the last five seasons.",
+    "Economists in Dushanbe warn that the country still exports most of its cotton as "
+    "fibre rather than as yarn or cloth.",
+    "A new industrial park in Kulob is meant to change that, with Chinese partners "
+    "promising looms as well as spindles.",
+    "Officials expect the park to employ four thousand people when it opens next spring.",
+    "Water remains the constraint: the canals that feed the fields were dug in the "
+    "nineteen-sixties and lose much of what they carry.",
+    "A Chinese lender has offered credit to line the main canal, and the government is "
+    "studying the terms.",
+    "Growers hope the lining will let them plant earlier and harvest before the rains.",
+    "For now the bales keep moving east, by truck over the Kulma pass.",
+)
+STORY = {  # key: (url, source, title, paragraphs, fetched, near-duplicate search)
+    "cotton": ("http://steppe-wire.test/cotton", "Steppe Wire",
+               "Tajik cotton finds buyers in Chinese-owned mills", COTTON,
+               "2026-01-05T09:00:00", True),
+    "cotton-revised": ("http://steppe-wire.test/cotton", "Steppe Wire",
+                       "Tajik cotton finds buyers in Chinese-owned mills (corrected)",
+                       (*COTTON, "Correction: an earlier version misstated the jobs at Kulob."),
+                       "2026-01-07T09:00:00", False),
+    "cotton-repost": ("http://caravan-daily.test/tajik-cotton", "Caravan Daily",
+                      "Chinese mills buy Tajik cotton", (*COTTON[:4],
+                      "The park in Kulob will also dye and print cloth.", *COTTON[5:],
+                      "Reporting by our correspondent."), "2026-01-06T09:00:00", True),
+}
 
 
 @dataclass(frozen=True)
@@ -43,6 +83,40 @@ class Server:
     base: str  # http://127.0.0.1:PORT/DBNAME
     db_file: Path
     digest_before: str
+    ids: dict[str, int]
+
+    @property
+    def root(self) -> str:
+        return self.base.rsplit("/", 1)[0]
+
+    @property
+    def path(self) -> str:
+        return "/" + self.base.rsplit("/", 1)[1]
+
+
+def store_story(session: Session) -> dict[str, int]:
+    """The cotton story as a crawl stores it: revised in place, reposted elsewhere."""
+    ids: dict[str, int] = {}
+    sources = SourceCache()
+    with session.begin():
+        run = start_run(session, trigger="manual")
+        for key, (url, source, title, paragraphs, when, sign) in STORY.items():
+            text = "\n".join(paragraphs)
+            fetch = FetchRecord(
+                page_url=url, url=url, final_url=url, status=200,
+                headers={"Content-Type": ["text/html; charset=utf-8"]},
+                body=f"<html><h1>{title}</h1><p>{text}</p></html>".encode(),
+                fetched_at=datetime.fromisoformat(when), source=source)
+            article = ArticleRecord(
+                content_hash=content_hash(text), text=text, relevance=0.7, title=title,
+                language="en", published=when[:10], countries=("CN", "TJ"),
+                themes=("trade",), site_name=source,
+                minhash=signature(text) if sign else None)
+            result = record_fetch(session, fetch, article, run_id=run.id, outcome="article",
+                                  sources=sources)
+            assert result.article_id is not None
+            ids[key] = result.article_id
+    return ids
 
 
 def free_port() -> int:
@@ -79,7 +153,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     engine = make_engine(f"sqlite:///{db_file}")
     upgrade(engine)
     with Session(engine) as session:
-        store(session)
+        ids = store(session)
+        ids.update(store_story(session))
     engine.dispose()
     digest = file_digest(db_file)
     port = free_port()
@@ -91,7 +166,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     )
     try:
         wait_until_serving(f"http://127.0.0.1:{port}/-/versions.json", process)
-        yield Server(f"http://127.0.0.1:{port}/silkroad", db_file, digest)
+        yield Server(f"http://127.0.0.1:{port}/silkroad", db_file, digest, ids)
     finally:
         process.terminate()
         process.wait(timeout=20)
@@ -132,7 +207,7 @@ def test_facets_and_labels_come_from_the_shipped_metadata(server: Server) -> Non
     facets = data["facet_results"]  # type: ignore[index]
     assert {"language", "countries", "source_id"} <= set(facets)
     languages = {item["value"]: item["count"] for item in facets["language"]["results"]}
-    assert languages == {"en": 4, "zh": 3, "ru": 2}
+    assert languages == {"en": 4 + len(STORY), "zh": 3, "ru": 2}
     sources = {item["label"] for item in facets["source_id"]["results"]}
     assert "丝路观察" in sources
 
@@ -164,13 +239,12 @@ def render(url: str, profile: Path) -> str:
     return result.stdout
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                    reason="Chromium is not installed (.ci/run installs Debian's chromium)")
+@NEEDS_CHROMIUM
 def test_chinese_search_in_a_real_browser(server: Server, tmp_path: Path) -> None:
     dom = render(f"{server.base}/articles?_search={quote('中吉乌')}", tmp_path / "profile")
     assert BY_KEY["cku-rail"].title in dom
     assert BY_KEY["summit"].title not in dom and BY_KEY["tm-gas"].title not in dom
-    assert "1 row where search matches" in dom
+    assert "1 article where search matches" in dom
     dom = render(f"{server.base}/articles?_search={quote('中亚')}", tmp_path / "profile")
     assert BY_KEY["cku-rail"].title in dom and BY_KEY["summit"].title in dom
     assert BY_KEY["aiib"].title not in dom
@@ -212,3 +286,154 @@ def test_an_archive_on_read_only_storage_is_served(tmp_path: Path) -> None:
         process.wait(timeout=20)
         folder.chmod(0o755)
         shutil.rmtree(folder)
+
+
+def get_html(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=20) as response:
+        return response.read().decode("utf-8")
+
+
+def items_of(page: str) -> list[str]:
+    """The reading list's entries, as HTML chunks."""
+    return page.split('<article class="sr-item"')[1:]
+
+
+def item_for(page: str, title: str) -> str:
+    [item] = [chunk for chunk in items_of(page) if f">{html.escape(title)}</a>" in chunk]
+    return item
+
+
+ALL_TITLES = {doc.title for doc in DOCS} | {story[2] for story in STORY.values()}
+
+
+def test_home_page_leads_to_the_articles_and_hides_internal_tables(server: Server) -> None:
+    home = get_html(server.root + "/")
+    read = home.index(f'href="{server.path}/articles">Read the articles</a>')
+    assert f"{len(ALL_TITLES)} articles" in home
+    assert read < home.index(f'href="{server.path}/sightings"')
+    assert all(f"/{name}" not in home for name in INTERNAL_TABLES)
+    tables = {table["name"]: table["hidden"]
+              for table in get_json(f"{server.base}.json")["tables"]}  # type: ignore[index]
+    assert tables["articles"] is False and tables["sightings"] is False
+    assert all(tables[name] for name in INTERNAL_TABLES if name in tables)
+    assert {"article_bands", "frontier", "host_leases"} <= set(tables)
+
+
+def test_articles_read_as_a_list_of_titles_dates_sources_and_countries(server: Server) -> None:
+    page = get_html(f"{server.base}/articles")
+    assert "<title>Articles</title>" in page and len(items_of(page)) == len(ALL_TITLES)
+    for doc in DOCS:
+        item = item_for(page, doc.title)
+        assert f'href="{server.path}/articles/{server.ids[doc.key]}"' in item
+        assert f">{doc.published}</time>" in item and f">{doc.source}</span>" in item
+        assert all(f'sr-country" title="country">{code}</span>' in item for code in doc.countries)
+    cotton = item_for(page, STORY["cotton"][2])
+    assert COTTON[0] in cotton and COTTON[-1] not in page  # a lead, not the whole text
+    assert BY_KEY["kz-rail"].text[:40] in page
+    assert content_hash(BY_KEY["kz-rail"].text) not in page
+    newest_first = [chunk.split('">', 2)[2].split("</a>")[0] for chunk in items_of(page)[:2]]
+    assert newest_first == [STORY["cotton-revised"][2], STORY["cotton-repost"][2]]
+
+
+def test_datasettes_own_table_stays_a_click_away(server: Server) -> None:
+    page = get_html(f"{server.base}/articles?_view=table")
+    assert 'class="rows-and-columns"' in page and "content_hash" in page
+
+
+def test_an_article_page_reads_like_an_article_with_its_provenance(server: Server) -> None:
+    ids = server.ids
+    page = get_html(f"{server.base}/articles/{ids['cotton']}")
+    assert f"<title>{STORY['cotton'][2]} · Silkroad Archive</title>" in page
+    assert all(f"<p>{html.escape(paragraph)}</p>" in page for paragraph in COTTON)
+    assert f'href="{STORY["cotton"][0]}"' in page
+    assert "first seen <time>2026-01-05T09:00:00Z" in page
+    assert f'href="{server.path}/snapshots/' in page and "this text was extracted from it" in page
+    versions = page.split('class="sr-facts sr-versions"')[1].split("</section>")[0]
+    assert f'href="{server.path}/articles/{ids["cotton-revised"]}"' in versions
+    assert "(this text)" in versions
+    duplicates = page.split('class="sr-facts sr-duplicates"')[1].split("</section>")[0]
+    assert f'href="{server.path}/articles/{ids["cotton-repost"]}"' in duplicates
+    assert "% alike" in duplicates
+    repost = get_html(f"{server.base}/articles/{ids['cotton-repost']}")
+    assert "A near-duplicate" in repost and f"/articles/{ids['cotton']}" in repost
+    data = get_json(f"{server.base}/articles/{ids['cotton']}.json?_shape=array")
+    assert data[0]["title"] == STORY["cotton"][2]  # type: ignore[index]
+
+
+def test_the_search_box_ranks_matches_with_highlighted_snippets(server: Server) -> None:
+    listing = get_html(f"{server.base}/articles")
+    assert f'action="{server.path}/search"' in listing and 'name="q"' in listing
+    ranked = get_json(f"{server.base}/search.json?" + urlencode({"q": "中亚", "_shape": "array"}))
+    titles = [row["title"] for row in ranked]  # type: ignore[union-attr]
+    assert len(titles) == 2
+    page = get_html(f"{server.base}/search?" + urlencode({"q": "中亚"}))
+    shown = [item_for(page, title) for title in titles]
+    assert [page.index(item) for item in shown] == sorted(page.index(item) for item in shown)
+    assert all("<mark>中亚</mark>" in item for item in shown)
+    assert "most relevant first" in page
+    assert "<title>中亚 · Search · Silkroad Archive</title>" in page
+
+
+ARTICLE_ITEMS_JS = """[...document.querySelectorAll('.sr-item')].map(item => {
+  const box = item.getBoundingClientRect(), link = item.querySelector('h2 a');
+  const text = selector => [...item.querySelectorAll(selector)].map(node => node.innerText);
+  return {title: link.innerText, href: link.getAttribute('href'), top: box.top,
+          bottom: box.bottom, titleFits: link.scrollWidth <= link.clientWidth + 1,
+          date: text('time')[0] || null, source: text('.sr-source')[0] || null,
+          countries: text('.sr-country'), marks: text('mark')};
+})"""
+ARTICLE_PAGE_JS = """({
+  h1: document.querySelector('h1').innerText,
+  h1Top: document.querySelector('h1').getBoundingClientRect().top,
+  bodyWidth: document.querySelector('.sr-body').getBoundingClientRect().width,
+  firstParagraphTop: document.querySelector('.sr-body p').getBoundingClientRect().top,
+  paragraphs: [...document.querySelectorAll('.sr-body p')].map(p => p.innerText),
+  pageWidth: document.documentElement.scrollWidth,
+  seen: [...document.querySelectorAll('.sr-provenance a.sr-url')].map(a => a.href),
+})"""
+
+
+def assert_not_blank(png: bytes) -> None:
+    width, height, rows = png_rows(png)
+    assert (width, height) == (1400, 1000)
+    assert len(set(rows)) > 100, "the screenshot is (nearly) blank"
+
+
+def cjk_font_installed() -> bool:
+    found = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True)
+    return bool(found.stdout.strip())
+
+
+@pytest.mark.slow
+@NEEDS_CHROMIUM
+def test_what_a_reader_sees_at_1400_by_1000(server: Server, tmp_path: Path) -> None:
+    with Chromium(tmp_path / "profile", width=1400, height=1000) as browser:
+        browser.open(f"{server.base}/articles")
+        assert_not_blank(browser.screenshot(tmp_path / "articles.png"))
+        items = browser.evaluate(ARTICLE_ITEMS_JS)
+        assert {item["title"] for item in items} == ALL_TITLES
+        above_the_fold = [item for item in items if item["bottom"] <= 1000]
+        assert len(above_the_fold) >= 6, items[:8]
+        assert all(item["bottom"] - item["top"] < 160 for item in items)
+        assert all(item["titleFits"] and item["date"] and item["source"] and item["countries"]
+                   for item in items)
+
+        browser.open(f"{server.base}/articles/{server.ids['cotton']}")
+        assert_not_blank(browser.screenshot(tmp_path / "article.png"))
+        article = browser.evaluate(ARTICLE_PAGE_JS)
+        assert browser.evaluate("document.title") == f"{STORY['cotton'][2]} · Silkroad Archive"
+        assert article["h1"] == STORY["cotton"][2] and article["h1Top"] < 150
+        assert article["paragraphs"] == list(COTTON) and article["firstParagraphTop"] < 600
+        assert article["bodyWidth"] <= 720 and article["pageWidth"] <= 1400
+        assert STORY["cotton"][0] in article["seen"]
+
+        browser.open(f"{server.base}/search?" + urlencode({"q": "中亚"}))
+        assert_not_blank(browser.screenshot(tmp_path / "search-zhongya.png"))
+        ranked = get_json(f"{server.base}/search.json?"
+                          + urlencode({"q": "中亚", "_shape": "array"}))
+        items = browser.evaluate(ARTICLE_ITEMS_JS)
+        assert [item["title"] for item in items] == [row["title"] for row in ranked]  # type: ignore[union-attr]
+        assert all("中亚" in item["marks"] and item["bottom"] <= 1000 for item in items)
+        if cjk_font_installed():
+            fonts = browser.fonts(".sr-item h2 a")
+            assert any("CJK" in font for font in fonts), fonts
