@@ -36,7 +36,7 @@ class Chromium:
         to_browser_r, self._to_browser = os.pipe()
         self._from_browser, from_browser_w = os.pipe()
         # Above 9, so that the redirections to fds 3 and 4 clobber neither.
-        to_browser_r, from_browser_w = (_above_four(fd) for fd in (to_browser_r, from_browser_w))
+        to_browser_r, from_browser_w = (_above_nine(fd) for fd in (to_browser_r, from_browser_w))
         script = (f'exec "$0" "$@" 3<&{to_browser_r} 4>&{from_browser_w} '
                   f'{to_browser_r}<&- {from_browser_w}>&-')
         self._process = subprocess.Popen(
@@ -137,7 +137,7 @@ class Chromium:
         return json.loads(message)
 
 
-def _above_four(fd: int) -> int:
+def _above_nine(fd: int) -> int:
     moved = fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
     os.close(fd)
     return moved

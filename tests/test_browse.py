@@ -36,7 +36,9 @@ from crawler.cli.main import cli as silkroad
 from storage.archive import ArticleRecord, FetchRecord, SourceCache, record_fetch, start_run
 from storage.engine import make_engine
 from storage.migrate import upgrade
+from tests import postgres_cluster
 from tests.browser import CHROMIUM, CHROMIUM_FLAGS, Chromium, png_rows
+from tests.conftest import BACKENDS
 from tests.search_corpus import BY_KEY, DOCS, store
 from tests.support import REPO
 
@@ -81,7 +83,7 @@ STORY = {  # key: (url, source, title, paragraphs, fetched, near-duplicate searc
 @dataclass(frozen=True)
 class Server:
     base: str  # http://127.0.0.1:PORT/DBNAME
-    db_file: Path
+    db_file: Path | None  # None: a PostgreSQL archive, served as a snapshot
     digest_before: str
     ids: dict[str, int]
 
@@ -147,26 +149,36 @@ def wait_until_serving(url: str, process: subprocess.Popen[str], timeout: float 
     raise AssertionError(f"browse did not answer at {url} within {timeout}s")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    db_file = tmp_path_factory.mktemp("browse") / "silkroad.sqlite"
-    engine = make_engine(f"sqlite:///{db_file}")
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The archive served by `silkroad browse`; on PostgreSQL, through its SQLite snapshot."""
+    db_file: Path | None = None
+    if request.param == "postgresql":
+        admin = str(request.getfixturevalue("postgres_server"))
+        db_url = postgres_cluster.create_database(admin)
+        request.addfinalizer(lambda: postgres_cluster.drop_database(admin, db_url))
+    else:
+        db_file = tmp_path_factory.mktemp("browse") / "silkroad.sqlite"
+        db_url = f"sqlite:///{db_file}"
+    engine = make_engine(db_url)
     upgrade(engine)
     with Session(engine) as session:
         ids = store(session)
         ids.update(store_story(session))
     engine.dispose()
-    digest = file_digest(db_file)
+    digest = file_digest(db_file) if db_file else ""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "crawler", "browse", "--db", f"sqlite:///{db_file}",
-         "--port", str(port)],
+        [sys.executable, "-m", "crawler", "browse", "--db", db_url, "--port", str(port)],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        wait_until_serving(f"http://127.0.0.1:{port}/-/versions.json", process)
-        yield Server(f"http://127.0.0.1:{port}/silkroad", db_file, digest, ids)
+        root = f"http://127.0.0.1:{port}"
+        wait_until_serving(f"{root}/-/versions.json", process)
+        [database] = get_json(f"{root}/-/databases.json")  # type: ignore[misc]
+        yield Server(f"{root}/{database['name']}", db_file, digest, ids)
     finally:
         process.terminate()
         process.wait(timeout=20)
@@ -217,7 +229,9 @@ def test_archive_is_served_read_only(server: Server) -> None:
         f"{server.base}.json?" + urlencode({"sql": "delete from articles"}))
     with pytest.raises(urllib.error.HTTPError):
         urllib.request.urlopen(request, timeout=20)
-    assert file_digest(server.db_file) == server.digest_before
+    assert len(search_titles(server, "cotton")) == len(STORY)
+    if server.db_file is not None:
+        assert file_digest(server.db_file) == server.digest_before
 
 
 @pytest.mark.parametrize("db, message", [
