@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from crawler.analysis.fingerprint import content_hash
 from crawler.analysis.near_duplicates import signature
+from crawler.browse import reading
 from crawler.cli.main import cli as silkroad
 from storage.archive import ArticleRecord, FetchRecord, SourceCache, record_fetch, start_run
 from storage.engine import make_engine
@@ -293,6 +294,8 @@ def test_an_archive_on_read_only_storage_is_served(tmp_path: Path) -> None:
         wait_until_serving(f"http://127.0.0.1:{port}/-/versions.json", process)
         rows = get_json(f"http://127.0.0.1:{port}/silkroad/articles.json?_shape=array&_col=title")
         assert {row["title"] for row in rows} == {doc.title for doc in DOCS}  # type: ignore[union-attr]
+        page = get_html(f"http://127.0.0.1:{port}/silkroad/articles/1")
+        assert "Where and when it was seen" in page  # storage.show through immutable=1
         assert file_digest(db_file) == digest
         assert [p.name for p in folder.iterdir()] == ["silkroad.sqlite"]
     finally:
@@ -451,3 +454,23 @@ def test_what_a_reader_sees_at_1400_by_1000(server: Server, tmp_path: Path) -> N
         if cjk_font_installed():
             fonts = browser.fonts(".sr-item h2 a")
             assert any("CJK" in font for font in fonts), fonts
+
+
+@pytest.mark.parametrize("text, description, expected", [
+    ("One.\nTwo.", None, "One. Two."),
+    ("One.\nTwo.", "A summary.", "A summary."),
+    ("word " * 100, None, ("word " * 48).strip() + "…"),
+    ("中" * 300, None, "中" * 240 + "…"),
+], ids=["paragraphs", "summary", "cut-at-a-word", "cut-in-chinese"])
+def test_a_list_entry_leads_with_the_summary_or_the_opening(
+        text: str, description: str | None, expected: str) -> None:
+    assert reading.lead(text, description) == expected
+
+
+def test_reading_helpers_escape_what_they_do_not_mark() -> None:
+    assert reading.marked("a **<b>中亚</b>** c") == "a <mark>&lt;b&gt;中亚&lt;/b&gt;</mark> c"
+    assert reading.paragraphs(" first \n\n second\n") == ["first", "second"]
+    assert reading.json_list('["CN", "KZ"]') == ["CN", "KZ"] and reading.json_list(None) == []
+    assert reading.standfirst("Summary here.", "Summary here.\nBody.") is None
+    assert reading.standfirst("A different summary.", "Body.") == "A different summary."
+    assert reading.label({"value": 3, "label": "丝路观察"}) == "丝路观察"
