@@ -112,9 +112,8 @@ def _status(quiet: QuietRule, source: SourceActivity) -> str:
 def _sources_by_volume(sources: tuple[SourceActivity, ...], quiet: QuietRule) -> Chart:
     title = "Sources by volume"
     note = f"Articles from each source, most first. {quiet.describe()}"
-    if not sources:
-        return Chart(title=title, name="sources-by-volume", note=note, spec=None,
-                     empty="The archive has no source yet.")
+    if not any(s.articles for s in sources):
+        return Chart("sources-by-volume", title, note, None)
     rows = [{"source": s.name, "articles": s.articles, "status": _status(quiet, s),
              "last article": s.last_article or "none"} for s in sources]
     chart = alt.Chart(alt.Data(values=rows)).mark_bar().encode(
