@@ -144,16 +144,19 @@ def _serve(path: Path, host: str, port: int, open_browser: bool) -> None:
     from datasette.plugins import pm
     from datasette.utils import tilde_encode
 
+    from crawler.reporting import datasette_route
     from storage import datasette_plugin
 
-    if not pm.is_registered(datasette_plugin):
-        pm.register(datasette_plugin, name=datasette_plugin.PLUGIN_NAME)
+    for plugin in (datasette_plugin, datasette_route):
+        if not pm.is_registered(plugin):
+            pm.register(plugin, name=plugin.PLUGIN_NAME)
     with tempfile.TemporaryDirectory(prefix="silkroad-browse-") as tmp:
         metadata_file = Path(tmp) / "metadata.json"
         metadata_file.write_text(json.dumps(datasette_metadata(path.stem), ensure_ascii=False),
                                  encoding="utf-8")
         click.echo(f"Serving {path} read-only at http://{host}:{port}/{tilde_encode(path.stem)} "
                    "(Ctrl-C to stop)", err=True)
+        click.echo(f"Coverage report with charts: http://{host}:{port}/-/report", err=True)
         args = datasette_args(path, metadata_file, host, port, open_browser,
                               immutable=on_read_only_storage(path))
         datasette_cli.cli.main(args, prog_name="silkroad browse", standalone_mode=False)

@@ -18,12 +18,11 @@ from crawler.cli.common import (
 )
 from crawler.cli.safe_output import output_stream, output_target
 from crawler.errors import UsageError
-from crawler.reporting.charts import CHART_NAMES, build_charts
-from crawler.reporting.filters import DEFAULT_QUIET_DAYS, QuietRule, ReportFilters
+from crawler.reporting.build import make_report
+from crawler.reporting.charts import CHART_NAMES
+from crawler.reporting.filters import DEFAULT_QUIET_DAYS, ReportFilters
 from crawler.reporting.images import ChartImages, chart_images
-from crawler.reporting.page import ReportPage, render_page
-from crawler.timeutil import utcnow
-from storage.coverage import DEFAULT_TOP_STORIES, coverage, tag_values
+from storage.coverage import DEFAULT_TOP_STORIES
 from storage.engine import sqlite_file
 
 
@@ -69,28 +68,22 @@ def report(output: str, since: str | None, until: str | None, country: str | Non
         _require_writable(target.parent)
     image_dir = _image_dir(images, force) if images else None
     messages = err_console if target is None else console
-    with err_console.status("Reading the archive…") as status:
+    with err_console.status("Reading the archive and drawing the charts…") as status:
         engine = open_archive(db, readonly=True)
         with Session(engine) as session:
-            filters.check_known(tag_values(session))
-            figures = coverage(session, filters.article_filter(), top_stories=top)
+            made = make_report(session, filters, archive=display_url(url),
+                               quiet_days=quiet_days, top=top)
         engine.dispose()
-        quiet = QuietRule.for_archive(quiet_days, figures.archive_last_day, filters.until)
-        status.update("Drawing the charts…")
-        charts = build_charts(figures, quiet)
-        page = render_page(ReportPage(figures, charts, filters, quiet, display_url(url),
-                                      utcnow()))
         drawn: list[ChartImages] = []
         if image_dir is not None:
             status.update("Drawing PNG and SVG of each chart…")
-            drawn = [found for chart in charts if (found := chart_images(chart)) is not None]
+            drawn = [found for chart in made.charts if (found := chart_images(chart)) is not None]
         with output_stream(target) as handle:
-            handle.write(page)
+            handle.write(made.html)
         if image_dir is not None:
             _write_images(image_dir, drawn)
-    drawn_charts = sum(chart.spec is not None for chart in charts)
-    summary = (f"Report of {figures.articles:,} article(s) ({filters.describe()}), "
-               f"{drawn_charts} of {len(charts)} charts drawn, written to "
+    summary = (f"Report of {made.figures.articles:,} article(s) ({filters.describe()}), "
+               f"{made.drawn} of {len(made.charts)} charts drawn, written to "
                f"{target if target is not None else 'stdout'}")
     if image_dir is not None:
         summary += f"; PNG and SVG of {len(drawn)} chart(s) in {image_dir}"

@@ -30,6 +30,7 @@ class ReportPage:
     quiet: QuietRule
     archive: str  # how the archive is named on the page (no password)
     generated: datetime  # UTC
+    form_action: str | None = None  # where a filter form submits; None: no form
 
 
 @cache
@@ -85,6 +86,8 @@ def render_page(page: ReportPage) -> str:
         figures=figures(page.coverage, page.quiet, page.filters.active),
         selection=page.filters.describe(),
         archive=page.archive,
+        form_action=page.form_action,
+        filters=page.filters,
         generated=page.generated.strftime("%Y-%m-%d %H:%M UTC"),
         version=__version__,
         vegalite_version=VEGALITE_VERSION,
