@@ -20,6 +20,7 @@ WIDTH = 720
 TOP_COUNTRIES = 10
 TOP_LANGUAGES = 8
 OTHER = "other"
+MONTH_LABELS = 30  # at most this many month labels (and points on the lines)
 TITLE_CHARS = 60
 ACTIVE, QUIET = "active", "quiet"
 COUNT_AXIS = alt.Axis(format="d", tickMinStep=1)
@@ -94,14 +95,15 @@ def _per_month(name: str, title: str, counts: tuple[MonthCount, ...], field: str
     rows = [{"month": month, field: key, "articles": cells[(month, key)]}
             for month in months for key in keys]
     base = alt.Chart(alt.Data(values=rows)).encode(
-        x=alt.X("month:O", sort=months, title="month", axis=alt.Axis(labelAngle=-45)),
+        x=alt.X("month:O", sort=months, title="month",
+                axis=alt.Axis(labelAngle=-45, values=months[::-(-len(months) // MONTH_LABELS)])),
         y=alt.Y("articles:Q", title="articles", stack="zero" if stacked else None,
                 axis=COUNT_AXIS),
         color=alt.Color(f"{field}:N", sort=keys, title=field),
         tooltip=["month:O", f"{field}:N", "articles:Q"],
     )
     chart = (base.mark_bar() if stacked
-             else base.mark_line(point=True, strokeWidth=2))
+             else base.mark_line(point=len(months) <= MONTH_LABELS, strokeWidth=2))
     return Chart(name, title, note, _spec(chart.properties(title=title, height=320)))
 
 
