@@ -46,8 +46,8 @@ def build_charts(coverage: Coverage, quiet: QuietRule) -> list[Chart]:
     return [
         _per_month("articles-by-country", "Articles per month by country", coverage.by_country,
                    "country", top=TOP_COUNTRIES,
-                   note=f"The {TOP_COUNTRIES} countries named most. An article about several "
-                        "countries counts once for each, so the lines do not add up."),
+                   note=f"The countries named most (at most {TOP_COUNTRIES}). An article about "
+                        "several countries counts once for each, so the lines do not add up."),
         _per_month("articles-by-theme", "Articles per month by theme", coverage.by_theme,
                    "theme", note="An article on several themes counts once for each; one "
                                  "on none is in no line."),
