@@ -32,9 +32,10 @@ LAYER_OF_PREFIX: list[tuple[str, int]] = [
     ("crawler.seeds", 0),
     ("crawler.__version__", 0),
     ("storage", 1),
+    ("crawler.reporting", 2),  # the coverage report: above storage, beside the Scrapy glue
     ("crawler", 2),  # Scrapy glue: spiders, middlewares, pipelines, extensions, scheduling ...
 ]
-LAYER_NAMES = {0: "pure core (analysis, links)", 1: "storage", 2: "Scrapy glue",
+LAYER_NAMES = {0: "pure core (analysis, links)", 1: "storage", 2: "Scrapy glue, reporting",
                3: "CLI and browser"}
 PURE_FORBIDDEN = ("scrapy", "twisted", "sqlalchemy", "alembic")
 
@@ -136,6 +137,17 @@ def test_importing_the_pure_core_loads_neither_sqlalchemy_nor_scrapy() -> None:
             "crawler.links.link_priority, crawler.links.source_scope, crawler.links.urls\n"
             "print(' '.join(m for m in ('sqlalchemy', 'scrapy', 'twisted', 'alembic') "
             "if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, cwd=REPO).stdout.split()
+    assert loaded == []
+
+
+def test_the_report_loads_neither_scrapy_nor_twisted() -> None:
+    """`silkroad report` draws charts from the database: a crawler would only slow it."""
+    code = ("import sys\n"
+            "import crawler.reporting.charts, crawler.reporting.page, crawler.reporting.images\n"
+            "import crawler.cli.report_cmd\n"
+            "print(' '.join(m for m in ('scrapy', 'twisted') if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, cwd=REPO).stdout.split()
     assert loaded == []

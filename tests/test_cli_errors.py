@@ -24,6 +24,7 @@ COMMANDS = {
     "health": ["health"], "schedule": ["schedule", "--every", "1h", "--seeds", "{seeds}"],
     "browse": ["browse"], "import-warc": ["import-warc", "{warc}"], "reprocess": ["reprocess"],
     "db upgrade": ["db", "upgrade"],
+    "report": ["report", "-o", "{tmp}/report.html"],
 }
 GOOD_SEEDS = '[[sources]]\nname = "A"\nurls = ["http://127.0.0.1:9/"]\n'
 CLICK_USAGE = ("Usage:", "Try '")

@@ -137,15 +137,18 @@ def _serve(path: Path, host: str, port: int, open_browser: bool) -> None:
     from datasette.utils import tilde_encode
 
     from crawler.browse import plugin
+    from crawler.reporting import datasette_route
 
-    if not pm.is_registered(plugin):
-        pm.register(plugin, name=plugin.PLUGIN_NAME)
+    for module in (plugin, datasette_route):
+        if not pm.is_registered(module):
+            pm.register(module, name=module.PLUGIN_NAME)
     with tempfile.TemporaryDirectory(prefix="silkroad-browse-") as tmp:
         metadata_file = Path(tmp) / "metadata.json"
         metadata_file.write_text(json.dumps(datasette_metadata(path.stem), ensure_ascii=False),
                                  encoding="utf-8")
         click.echo(f"Serving {path} read-only at http://{host}:{port}/{tilde_encode(path.stem)} "
                    "(Ctrl-C to stop)", err=True)
+        click.echo(f"Coverage report with charts: http://{host}:{port}/-/report", err=True)
         args = datasette_args(path, metadata_file, host, port, open_browser,
                               immutable=on_read_only_storage(path))
         try:

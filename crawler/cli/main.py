@@ -25,6 +25,7 @@ COMMANDS = {
     "show": "crawler.cli.search_cmd:show",
     "export": "crawler.cli.export_cmd:export",
     "stats": "crawler.cli.search_cmd:stats",
+    "report": "crawler.cli.report_cmd:report",
     "runs": "crawler.cli.schedule_cmd:runs",
     "health": "crawler.cli.schedule_cmd:health",
     "schedule": "crawler.cli.schedule_cmd:schedule",
