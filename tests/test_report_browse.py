@@ -81,8 +81,9 @@ def test_a_bad_filter_is_explained(base: str) -> None:
 
 
 def test_datasette_links_to_the_report(base: str) -> None:
-    status, html = fetch(f"{base}/archive")
-    assert status == 200 and 'href="/-/report"' in html
+    for page in ("/", "/archive"):  # in plain view on the home and database pages
+        status, html = fetch(f"{base}{page}")
+        assert status == 200 and '<a href="/-/report">Coverage report</a>' in html, page
 
 
 def test_the_written_report_has_no_form(tmp_path: Path) -> None:
