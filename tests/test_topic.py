@@ -565,6 +565,21 @@ REAL_PATTERN_NEGATIVES = [
      "从伊宁市出发，沿高速公路一个多小时即可到达霍尔果斯。\n国门景区是游客必去的打卡地，站在观景台上"
      "可以眺望哈萨克斯坦一侧的哨所。\n口岸附近的免税店出售巧克力、蜂蜜和手工艺品，价格比市区便宜。\n返程"
      "时可以顺路去霍城县看薰衣草，六月中旬是最佳观赏期。\n景区门票三十元，建议穿舒适的鞋子。"),
+    # A headline that opens on a Xinjiang place, a body that crosses the border
+    # with China named outright: still a travel story about Xinjiang.
+    ("xinjiang-subject", "Kashgar diary, day nine: back from the Pamirs",
+     "We left Tashkurgan before dawn and drove north along the Karakoram Highway towards "
+     "Kashgar.\nThe road passes the Chinese checkpoint where travellers bound for Tajikistan "
+     "clear customs and queue for hours.\nAt Karakul Lake we shared bread and tea with a Kyrgyz "
+     "family who keep yaks on the shore.\nOur guide said that Chinese and Tajik herders once "
+     "crossed these passes freely to trade sheep.\nIn Kashgar we checked into an old guesthouse "
+     "near the Id Kah mosque and slept for ten hours."),
+    ("xinjiang-subject", "Синьцзян для гостей из Центральной Азии: с чего начать",
+     "Попав в Кашгар, легко забыть, что вы в Китае: базары и мечети напоминают Самарканд и "
+     "Бухару.\nПоезд из Алматы в Урумчи везёт казахстанских студентов, которые едут учиться в "
+     "Китай.\nНа границе Китая и Казахстана пассажиры проводят полдня, пока проверяют багаж.\n"
+     "Главная достопримечательность Кашгара — старый город с глинобитными домами.\nЛучшее время "
+     "для поездки — сентябрь, когда на рынках много дынь и винограда."),
     ("passing-mention", "Kyrgyzstan votes in snap parliamentary election",
      "Voters in Kyrgyzstan chose a new parliament on Sunday in an election called a year "
      "early.\nParties loyal to President Sadyr Japarov are expected to win most of the 90 "
@@ -639,6 +654,20 @@ REAL_PATTERN_POSITIVES = [
      "Сычуань.\nОбсуждались поставки электробусов, строительство логистического центра и "
      "туристические обмены.\nПо итогам встречи подписан меморандум о сотрудничестве.\n"
      "Жапаров поблагодарил гостей за помощь в ремонте школ.",
+     ("CN", "KG")),
+    # Xinjiang opens the headline, but beside Central Asia and what they trade.
+    ("Xinjiang's exports to Central Asia climb by a quarter",
+     "Exports from Xinjiang to the five Central Asian states rose 26 percent in the first half, "
+     "Urumqi customs said.\nKazakhstan remained the largest buyer, taking machinery, textiles "
+     "and vehicles.\nShipments to Kyrgyzstan and Uzbekistan grew fastest as Chinese carmakers "
+     "opened dealerships.\nCustoms officials expect trade with the region to keep growing after "
+     "new border lanes open.",
+     ("CN", "KG", "KZ", "UZ")),
+    # ... or beside a Central Asian country ("对吉出口": exports to Kyrgyzstan).
+    ("新疆口岸上半年对吉出口增长三成",
+     "乌鲁木齐海关统计，上半年新疆各口岸对吉尔吉斯斯坦出口货值同比增长三成。\n服装、建材和汽车配件是主要"
+     "出口商品，大部分经伊尔克什坦和吐尔尕特口岸出境。\n吉方进口商表示，中国商品价格稳定，运输时间也比"
+     "以前缩短。",
      ("CN", "KG")),
     # A China-Central Asia summit that names the rival format in its lead.
     ("Xi hosts Central Asian leaders a week after Washington summit",

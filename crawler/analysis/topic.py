@@ -153,10 +153,11 @@ class TopicProfile:
             self._sides[code] = country["side"]
             if not country.get("tag", True):
                 self._untagged.add(code)
-            for kind in ("names", "demonyms", "places", "people", "companies"):
-                entry = Entry("country", code, s[kind], (country["side"],),
-                               by_name=kind in ("names", "demonyms", "people"),
-                               demonym=kind == "demonyms")
+            for kind in ("names", "demonyms", "places", "frontier", "people", "companies"):
+                entry = Entry("country", code, s["places" if kind == "frontier" else kind],
+                              (country["side"],),
+                              by_name=kind in ("names", "demonyms", "people"),
+                              demonym=kind == "demonyms", frontier=kind == "frontier")
                 self._add_terms(country.get(kind, {}), entry)
         for key, region in data["regions"].items():
             self._add_terms(region, Entry("region", key, float(region["weight"]),
@@ -304,6 +305,7 @@ class TopicProfile:
                 kind = entry.kind
                 if kind == "theme":
                     reading.themes[entry.key] += theme_weight
+                    reading.spans[sid].themed = True
                 elif kind == "genre":
                     reading.genres[entry.key] += theme_weight
                 elif kind == "spam":
@@ -327,6 +329,8 @@ class TopicProfile:
             self._mark_pairs(text, mentions, span)
             self._mark_furniture(text, mentions)
             mark_venues(text, mentions)
+            span.opening = next((m.entry for m in sorted(mentions, key=lambda m: m.start)
+                                 if m.entry.presence and m.entry.sides), None)
             for mention in mentions:
                 entry = mention.entry
                 mention.located = CENTRAL_ASIA in entry.sides and any(
@@ -474,6 +478,8 @@ class TopicProfile:
                 span.region_only for span in body.spans.values()):
             evidence *= s["region_aside"]
         evidence *= self._subject_factor(heading, body)
+        if self._about_frontier(heading, body):
+            evidence *= s["frontier"]
         if not (head.central_asia_place or body.central_asia_place):
             evidence *= s["demonyms_only"]
 
@@ -530,6 +536,21 @@ class TopicProfile:
                 and any(sp.central_asia_any > 0 for sp in lead))):
             factor *= s["passing"]
         return factor
+
+    def _about_frontier(self, heading: Span, body: Reading) -> bool:
+        """Whether the story is about a place in Xinjiang rather than about a relation.
+
+        A headline (or, under a headline that names neither side, the first
+        sentence) that opens on Kashgar or Ili and names no Central Asian country,
+        city, leader or project is a travel or local story, however often the
+        body then crosses the border. Central Asia named there as a region counts
+        only beside what a relation is about ("Xinjiang's trade with Central Asia").
+        """
+        subject = heading if heading.any_side or not body.lead else body.spans[body.lead[0]]
+        opening = subject.opening
+        return bool(opening is not None and opening.frontier
+                    and not subject.central_asia_named
+                    and not (subject.central_asia and subject.themed))
 
     def _joint(self, span: Span, related: bool = False, *, weak: bool = True) -> float:
         """How much one sentence counts as naming China and Central Asia together."""
