@@ -689,6 +689,44 @@ def test_keeps_and_tags_what_real_coverage_is_about(profile: TopicProfile, title
     assert verdict.countries == countries
 
 
+HEADLINE_COUNTRIES = [
+    # Last year's summit of all five, in a background sentence.
+    ("Chinese defence minister visits Kyrgyzstan and Tajikistan",
+     "China's defence minister began a visit to Kyrgyzstan and Tajikistan on Monday to discuss "
+     "border security and joint exercises.\nIn Bishkek he met his Kyrgyz counterpart and "
+     "promised new equipment for the border guards.\nIn Dushanbe the two sides agreed to hold a "
+     "counter-terrorism drill in the Pamirs next spring.\nLast year Chinese leaders met the "
+     "presidents of Kazakhstan, Kyrgyzstan, Tajikistan, Turkmenistan and Uzbekistan at a summit "
+     "in Astana.\nKazakhstan hosted the first such drill with China in 2019.",
+     ("CN", "KG", "TJ")),
+    # A paragraph recalling similar protests next door.
+    ("Kazakh farmers protest against Chinese land leases",
+     "Hundreds of farmers gathered in three Kazakh cities on Saturday to protest against plans "
+     "to lease farmland to Chinese companies.\nKazakhstan's agriculture ministry said no land "
+     "would be leased to foreigners.\nSimilar protests broke out in Kyrgyzstan in 2019 against "
+     "a Chinese-owned logistics centre.\nIn Kyrgyzstan villagers also clashed with workers at a "
+     "Chinese gold mine.\nKazakh officials said Chinese investment in processing plants remains "
+     "welcome.",
+     ("CN", "KZ")),
+    # Named side by side with China, a country outside the headline is a party.
+    ("Kyrgyzstan starts building its section of the new railway",
+     "Kyrgyzstan began laying track on its section of the China–Kyrgyzstan–Uzbekistan railway "
+     "on Tuesday.\nThe Kyrgyz section will run through mountain tunnels for about 280 "
+     "kilometres.\nChinese contractors will build most of the bridges, the Kyrgyz transport "
+     "ministry said.",
+     ("CN", "KG", "UZ")),
+]
+
+
+@pytest.mark.parametrize("title,text,countries", HEADLINE_COUNTRIES,
+                         ids=[c[0][:30] for c in HEADLINE_COUNTRIES])
+def test_the_headline_names_the_central_asian_countries_a_story_is_about(
+        profile: TopicProfile, title: str, text: str, countries: tuple[str, ...]) -> None:
+    verdict = profile.score(title, text)
+    assert verdict.keep, verdict
+    assert verdict.countries == countries
+
+
 def test_a_bar_of_bare_country_names_is_page_furniture(profile: TopicProfile) -> None:
     title = "Президент Туркмении и глава CNPC обсудили поставки газа"
     text = ("Бердымухамедов Китай Казахстан Узбекистан Туркмения экономика\n"

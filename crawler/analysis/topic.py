@@ -379,7 +379,13 @@ class TopicProfile:
 
         ordered = sorted(mentions, key=lambda m: m.start)
         span.china_pair |= any(party(m) == "both" for m in ordered)
+        chain: list[Mention] = ordered[:1]
         for left, right in pairwise(ordered):
+            if _PAIR_GAP.fullmatch(text, left.end, right.start):
+                chain.append(right)
+            else:
+                self._note_paired(chain, span)
+                chain = [right]
             sides = {party(left), party(right)}
             if CENTRAL_ASIA not in sides or not (
                     _PAIR_GAP.fullmatch(text, left.end, right.start)
@@ -388,6 +394,13 @@ class TopicProfile:
                 continue
             span.third_pair |= OTHER in sides
             span.china_pair |= CHINA in sides
+        self._note_paired(chain, span)
+
+    def _note_paired(self, chain: list[Mention], span: Span) -> None:
+        """Central Asian countries named side by side with China ("China–Kyrgyzstan–Uzbekistan")."""
+        entries = [m.entry for m in chain if m.entry.kind == "country" and m.entry.by_name]
+        if any(self._sides.get(e.key) == CHINA for e in entries):
+            span.paired.update(e.key for e in entries if self._sides.get(e.key) == CENTRAL_ASIA)
 
     def _mark_enumerations(self, text: str, mentions: list[Mention], marks: int) -> set[str]:
         """Flags names that are one item of a list reaching beyond China and Central Asia.

@@ -90,6 +90,7 @@ class Span:
     countries: set[str] = field(default_factory=set)  # named outright, not by a place
     linked: set[str] = field(default_factory=set)  # by a China–country link ("中哈", "CKU")
     enumerated: set[str] = field(default_factory=set)  # items of a list of two or more
+    paired: set[str] = field(default_factory=set)  # side by side with China ("China and X")
 
     @property
     def any_side(self) -> bool:
