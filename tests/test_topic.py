@@ -669,6 +669,12 @@ REAL_PATTERN_POSITIVES = [
      "出口商品，大部分经伊尔克什坦和吐尔尕特口岸出境。\n吉方进口商表示，中国商品价格稳定，运输时间也比"
      "以前缩短。",
      ("CN", "KG")),
+    # A headline about Xinjiang's own trade: its partners are Central Asian.
+    ("新疆前三季度外贸增长四成",
+     "乌鲁木齐海关统计，前三季度新疆外贸进出口总值同比增长四成。\n其中，对哈萨克斯坦进出口增长六成，"
+     "哈萨克斯坦继续保持新疆第一大贸易伙伴地位。\n对吉尔吉斯斯坦和塔吉克斯坦的出口也大幅增长，主要是汽车"
+     "和机电产品。\n海关表示，新疆与中亚国家的贸易占全区外贸总值的近八成。",
+     ("CN", "KG", "KZ", "TJ")),
     # A China-Central Asia summit that names the rival format in its lead.
     ("Xi hosts Central Asian leaders a week after Washington summit",
      "Chinese President Xi Jinping hosted the leaders of the five Central Asian states in "

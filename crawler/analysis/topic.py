@@ -112,6 +112,7 @@ class TopicProfile:
             self.threshold = float(data["threshold"] if threshold is None else threshold)
             self._scoring = {k: float(v) for k, v in data["scoring"].items()}
             self._spam = data["spam"]
+            self._frontier_themes = tuple(data.get("subjects", {}).get("frontier_themes", ()))
             self._fold = fold_table(data.get("normalise", {}).get("zh_traditional", ""))
             self._foldable = re.compile(
                 "[" + "".join(re.escape(chr(code)) for code in sorted(self._fold)) + "]")
@@ -491,7 +492,7 @@ class TopicProfile:
                 span.region_only for span in body.spans.values()):
             evidence *= s["region_aside"]
         evidence *= self._subject_factor(heading, body)
-        if self._about_frontier(heading, body):
+        if self._about_frontier(heading, head, body):
             evidence *= s["frontier"]
         if not (head.central_asia_place or body.central_asia_place):
             evidence *= s["demonyms_only"]
@@ -550,20 +551,23 @@ class TopicProfile:
             factor *= s["passing"]
         return factor
 
-    def _about_frontier(self, heading: Span, body: Reading) -> bool:
+    def _about_frontier(self, heading: Span, head: Reading, body: Reading) -> bool:
         """Whether the story is about a place in Xinjiang rather than about a relation.
 
         A headline (or, under a headline that names neither side, the first
         sentence) that opens on Kashgar or Ili and names no Central Asian country,
         city, leader or project is a travel or local story, however often the
         body then crosses the border. Central Asia named there as a region counts
-        only beside what a relation is about ("Xinjiang's trade with Central Asia").
+        only beside what a relation is about ("Xinjiang's trade with Central
+        Asia"); and a headline about Xinjiang's trade itself leaves it to the
+        body, since the region's partners are mostly its Central Asian neighbours.
         """
         subject = heading if heading.any_side or not body.lead else body.spans[body.lead[0]]
         opening = subject.opening
         return bool(opening is not None and opening.frontier
                     and not subject.central_asia_named
-                    and not (subject.central_asia and subject.themed))
+                    and not (subject.central_asia and subject.themed)
+                    and not any(head.themes.get(key) for key in self._frontier_themes))
 
     def _joint(self, span: Span, related: bool = False, *, weak: bool = True) -> float:
         """How much one sentence counts as naming China and Central Asia together."""
