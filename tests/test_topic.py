@@ -580,6 +580,21 @@ REAL_PATTERN_NEGATIVES = [
      "Китай.\nНа границе Китая и Казахстана пассажиры проводят полдня, пока проверяют багаж.\n"
      "Главная достопримечательность Кашгара — старый город с глинобитными домами.\nЛучшее время "
      "для поездки — сентябрь, когда на рынках много дынь и винограда."),
+    # China named only as one of the two powers ("Russia, China", "中俄") beside a
+    # third country's Central Asia summit.
+    ("rival-powers", "Tokyo steps up its Central Asia push amid rivalry with Russia, China",
+     "Japan's prime minister starts a three-day trip to Central Asia on Friday, the first at this "
+     "level in a decade.\nHe will attend a summit of the Central Asia plus Japan dialogue in "
+     "Astana and then visit Uzbekistan.\nExperts say Tokyo wants to counter Russia and China's "
+     "dominance in the region with loans and training.\nChina has become the largest exporter to "
+     "Kazakhstan, Kyrgyzstan, Tajikistan, Turkmenistan and Uzbekistan.\nRussia and China both "
+     "keep close ties with Central Asian governments, one analyst said.\nJapanese firms hope to "
+     "win contracts for uranium and rare earths in Kazakhstan."),
+    ("rival-powers", "美国拉拢中亚五国，意在牵制中俄",
+     "美国总统在白宫会见哈萨克斯坦、乌兹别克斯坦等中亚五国领导人，双方签署关键矿产合作文件。\n美方承诺向"
+     "中亚提供新的投资，重点是铁路和能源项目。\n分析人士认为，华盛顿希望借此削弱中俄在中亚的影响力。\n"
+     "哈萨克斯坦总统表示，哈方奉行多元平衡外交，愿同各方合作。\n峰会发表联合声明，宣布明年在阿斯塔纳举行"
+     "下一次会议。"),
     ("passing-mention", "Kyrgyzstan votes in snap parliamentary election",
      "Voters in Kyrgyzstan chose a new parliament on Sunday in an election called a year "
      "early.\nParties loyal to President Sadyr Japarov are expected to win most of the 90 "

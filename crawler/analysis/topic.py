@@ -24,7 +24,7 @@ import re
 import tomllib
 from bisect import bisect_right
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice, pairwise
 from pathlib import Path
 from typing import Any
@@ -66,7 +66,7 @@ _ENUMERATION_GAP = re.compile(
 # What may stand between the two parties of a format or a pair ("EU-Central Asia",
 # "Japan and five Central Asian countries", "美国与中亚五国").
 _PAIR_GAP = re.compile(
-    r"[\s\-\u2010-\u2015+/]*(?:(?:and|&|и|с|与|和|同|及)[\s]*)?"
+    r"[\s\-\u2010-\u2015+/]*(?:(?:and|plus|&|и|с|与|和|同|及)[\s]*)?"
     r"(?:(?:the\s+)?(?:five|5|пяти|пять|五)[\s]*)?", re.IGNORECASE)
 # ... or a host and its guests ("Modi held a summit with the leaders of Central
 # Asia", "特朗普在白宫接待中亚五国元首").
@@ -327,6 +327,7 @@ class TopicProfile:
             span = reading.spans[sid]
             span.enumerated = self._mark_enumerations(
                 text, mentions, _LIST_MARKS.subn("", text[begin:finish])[1])
+            span.rival = span.rival or span.enumerated == {"CN", "RU"}
             self._mark_pairs(text, mentions, span)
             self._mark_furniture(text, mentions)
             mark_venues(text, mentions)
@@ -451,6 +452,8 @@ class TopicProfile:
                           theme_weight=s["title_theme"])
         body = self._read(self._normalise(text or ""))
         heading = head.spans[0]
+        if self._rival_headline(heading):
+            heading = replace(heading, china=0.0)
 
         china_sentences = body.count(lambda sp: sp.china > 0) + (heading.china > 0)
         ca_sentences = body.count(lambda sp: sp.central_asia > 0) + (heading.central_asia > 0)
@@ -536,6 +539,7 @@ class TopicProfile:
         third = first is not None and not first.china_pair or first is None and (
             heading.central_asia > 0 and not heading.china_any and any(
                 self._sides.get(code) == OTHER for code in heading.countries))
+        third |= self._rival_headline(heading)
         if third:
             factor *= s["third_party"]
         both = body.count(lambda sp: sp.both_named)
@@ -550,6 +554,14 @@ class TopicProfile:
                 and any(sp.central_asia_any > 0 for sp in lead))):
             factor *= s["passing"]
         return factor
+
+    def _rival_headline(self, heading: Span) -> bool:
+        """A headline that opens on a third country and names China only as one of
+        the two powers ("... amid rivalry with Russia, China", "牵制中俄")."""
+        opening = heading.opening
+        return bool(opening is not None and self._sides.get(opening.key) == OTHER
+                    and opening.key not in heading.enumerated
+                    and heading.china_any > 0 and (heading.rival or not heading.china))
 
     def _about_frontier(self, heading: Span, head: Reading, body: Reading) -> bool:
         """Whether the story is about a place in Xinjiang rather than about a relation.

@@ -91,6 +91,7 @@ class Span:
     linked: set[str] = field(default_factory=set)  # by a China–country link ("中哈", "CKU")
     enumerated: set[str] = field(default_factory=set)  # items of a list of two or more
     paired: set[str] = field(default_factory=set)  # side by side with China ("China and X")
+    rival: bool = False  # China named as one of two powers: "Russia and China", "中俄"
 
     @property
     def any_side(self) -> bool:
