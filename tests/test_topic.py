@@ -264,6 +264,15 @@ def test_false_friends_do_not_count_as_central_asia(profile: TopicProfile, text:
     assert not reading.region
 
 
+@pytest.mark.parametrize("text", [
+    "a loan of 2.3 billion U.S. dollars", "about 40 billion US dollars",
+    "кредит на 300 млн долл. США", "инвестиции на 2 млрд долларов США",
+])
+def test_an_amount_in_dollars_does_not_name_the_united_states(profile: TopicProfile,
+                                                               text: str) -> None:
+    assert "US" not in profile._read(profile._normalise(text)).mentions
+
+
 def test_short_tokens_are_case_sensitive(profile: TopicProfile) -> None:
     assert "CN" in profile._read("President Xi arrived.").mentions
     assert "CN" not in profile._read("Part xi of the report.").mentions
