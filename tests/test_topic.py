@@ -757,6 +757,21 @@ def test_the_headline_names_the_central_asian_countries_a_story_is_about(
     assert verdict.countries == countries
 
 
+@pytest.mark.parametrize("caption", [
+    "Photo: A freight train from Kazakhstan waits at the Xi'an dry port.",
+    "图为一列来自哈萨克斯坦的货运班列停靠在西安国际港站。",
+])
+def test_a_country_named_only_in_a_photo_caption_is_not_tagged(profile: TopicProfile,
+                                                               caption: str) -> None:
+    verdict = profile.score(
+        "A new road freight route opens",
+        "China and Kyrgyzstan opened a new road freight route through the Irkeshtam pass on "
+        f"Monday.\n{caption}\nKyrgyz officials said Chinese trucks would carry electronics "
+        "and clothes to Osh.\nChinese customs will clear the trucks within an hour.")
+    assert verdict.keep
+    assert verdict.countries == ("CN", "KG")
+
+
 def test_a_bar_of_bare_country_names_is_page_furniture(profile: TopicProfile) -> None:
     title = "Президент Туркмении и глава CNPC обсудили поставки газа"
     text = ("Бердымухамедов Китай Казахстан Узбекистан Туркмения экономика\n"

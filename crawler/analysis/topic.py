@@ -78,6 +78,7 @@ _LOCATED_REACH = 40
 _LOCATED_BEFORE = 12  # ... and before "接壤", "交界" ("与哈萨克斯坦接壤")
 _TAG_BAR_GAP = re.compile(r"[ \t]+")
 _LIST_MARKS = re.compile(r"[,;\uff0c\u3001\uff1b]")
+_CAPTION_LEAD = " \t\n([\uff08\u3010"  # what may come before a caption's "Photo:"
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,7 @@ class TopicProfile:
         roles = data.get("roles", {})
         self._add_terms(roles.get("route", {}), Entry("route", "route"))
         self._add_terms(roles.get("onward", {}), Entry("onward", "onward"))
+        self._add_terms(roles.get("caption", {}), Entry("caption", "caption"))
 
     def _add_terms(self, table: dict[str, Any], entry: Entry) -> None:
         for language, terms in table.items():
@@ -300,6 +302,7 @@ class TopicProfile:
         names: dict[int, list[Mention]] = defaultdict(list)
         located: dict[int, list[int]] = defaultdict(list)  # sentence -> where its cues end
         onward: dict[int, list[int]] = defaultdict(list)
+        captions: set[int] = set()  # sentences that open with "Photo:", "图为"
         for start, end, entries in self._mentions(text):
             sid = bisect_right(ends, start)
             for entry in entries:
@@ -319,6 +322,9 @@ class TopicProfile:
                     reading.spans[sid].route = True
                 elif kind == "onward":
                     onward[sid].append(end)
+                elif kind == "caption":
+                    if not text[ends[sid - 1] if sid else 0:start].strip(_CAPTION_LEAD):
+                        captions.add(sid)
                 elif kind != "exclude":
                     names[sid].append(Mention(start, end, entry))
         for sid, mentions in names.items():
@@ -344,7 +350,7 @@ class TopicProfile:
                 reading.central_asia_place |= (CENTRAL_ASIA in entry.sides and entry.presence
                                                and entry.outright and not entry.demonym
                                                and not mention.located)
-                if not (mention.listed or mention.located):
+                if not (mention.listed or mention.located or sid in captions):
                     direct = entry.kind == "country"
                     party = (not span.route and not mention.venue
                              and (entry.by_name or not direct)
