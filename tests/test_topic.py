@@ -264,6 +264,15 @@ def test_false_friends_do_not_count_as_central_asia(profile: TopicProfile, text:
     assert not reading.region
 
 
+@pytest.mark.parametrize("text", [
+    "a loan of 2.3 billion U.S. dollars", "about 40 billion US dollars",
+    "кредит на 300 млн долл. США", "инвестиции на 2 млрд долларов США",
+])
+def test_an_amount_in_dollars_does_not_name_the_united_states(profile: TopicProfile,
+                                                               text: str) -> None:
+    assert "US" not in profile._read(profile._normalise(text)).mentions
+
+
 def test_short_tokens_are_case_sensitive(profile: TopicProfile) -> None:
     assert "CN" in profile._read("President Xi arrived.").mentions
     assert "CN" not in profile._read("Part xi of the report.").mentions
@@ -565,6 +574,36 @@ REAL_PATTERN_NEGATIVES = [
      "从伊宁市出发，沿高速公路一个多小时即可到达霍尔果斯。\n国门景区是游客必去的打卡地，站在观景台上"
      "可以眺望哈萨克斯坦一侧的哨所。\n口岸附近的免税店出售巧克力、蜂蜜和手工艺品，价格比市区便宜。\n返程"
      "时可以顺路去霍城县看薰衣草，六月中旬是最佳观赏期。\n景区门票三十元，建议穿舒适的鞋子。"),
+    # A headline that opens on a Xinjiang place, a body that crosses the border
+    # with China named outright: still a travel story about Xinjiang.
+    ("xinjiang-subject", "Kashgar diary, day nine: back from the Pamirs",
+     "We left Tashkurgan before dawn and drove north along the Karakoram Highway towards "
+     "Kashgar.\nThe road passes the Chinese checkpoint where travellers bound for Tajikistan "
+     "clear customs and queue for hours.\nAt Karakul Lake we shared bread and tea with a Kyrgyz "
+     "family who keep yaks on the shore.\nOur guide said that Chinese and Tajik herders once "
+     "crossed these passes freely to trade sheep.\nIn Kashgar we checked into an old guesthouse "
+     "near the Id Kah mosque and slept for ten hours."),
+    ("xinjiang-subject", "Синьцзян для гостей из Центральной Азии: с чего начать",
+     "Попав в Кашгар, легко забыть, что вы в Китае: базары и мечети напоминают Самарканд и "
+     "Бухару.\nПоезд из Алматы в Урумчи везёт казахстанских студентов, которые едут учиться в "
+     "Китай.\nНа границе Китая и Казахстана пассажиры проводят полдня, пока проверяют багаж.\n"
+     "Главная достопримечательность Кашгара — старый город с глинобитными домами.\nЛучшее время "
+     "для поездки — сентябрь, когда на рынках много дынь и винограда."),
+    # China named only as one of the two powers ("Russia, China", "中俄") beside a
+    # third country's Central Asia summit.
+    ("rival-powers", "Tokyo steps up its Central Asia push amid rivalry with Russia, China",
+     "Japan's prime minister starts a three-day trip to Central Asia on Friday, the first at this "
+     "level in a decade.\nHe will attend a summit of the Central Asia plus Japan dialogue in "
+     "Astana and then visit Uzbekistan.\nExperts say Tokyo wants to counter Russia and China's "
+     "dominance in the region with loans and training.\nChina has become the largest exporter to "
+     "Kazakhstan, Kyrgyzstan, Tajikistan, Turkmenistan and Uzbekistan.\nRussia and China both "
+     "keep close ties with Central Asian governments, one analyst said.\nJapanese firms hope to "
+     "win contracts for uranium and rare earths in Kazakhstan."),
+    ("rival-powers", "美国拉拢中亚五国，意在牵制中俄",
+     "美国总统在白宫会见哈萨克斯坦、乌兹别克斯坦等中亚五国领导人，双方签署关键矿产合作文件。\n美方承诺向"
+     "中亚提供新的投资，重点是铁路和能源项目。\n分析人士认为，华盛顿希望借此削弱中俄在中亚的影响力。\n"
+     "哈萨克斯坦总统表示，哈方奉行多元平衡外交，愿同各方合作。\n峰会发表联合声明，宣布明年在阿斯塔纳举行"
+     "下一次会议。"),
     ("passing-mention", "Kyrgyzstan votes in snap parliamentary election",
      "Voters in Kyrgyzstan chose a new parliament on Sunday in an election called a year "
      "early.\nParties loyal to President Sadyr Japarov are expected to win most of the 90 "
@@ -640,6 +679,26 @@ REAL_PATTERN_POSITIVES = [
      "туристические обмены.\nПо итогам встречи подписан меморандум о сотрудничестве.\n"
      "Жапаров поблагодарил гостей за помощь в ремонте школ.",
      ("CN", "KG")),
+    # Xinjiang opens the headline, but beside Central Asia and what they trade.
+    ("Xinjiang's exports to Central Asia climb by a quarter",
+     "Exports from Xinjiang to the five Central Asian states rose 26 percent in the first half, "
+     "Urumqi customs said.\nKazakhstan remained the largest buyer, taking machinery, textiles "
+     "and vehicles.\nShipments to Kyrgyzstan and Uzbekistan grew fastest as Chinese carmakers "
+     "opened dealerships.\nCustoms officials expect trade with the region to keep growing after "
+     "new border lanes open.",
+     ("CN", "KG", "KZ", "UZ")),
+    # ... or beside a Central Asian country ("对吉出口": exports to Kyrgyzstan).
+    ("新疆口岸上半年对吉出口增长三成",
+     "乌鲁木齐海关统计，上半年新疆各口岸对吉尔吉斯斯坦出口货值同比增长三成。\n服装、建材和汽车配件是主要"
+     "出口商品，大部分经伊尔克什坦和吐尔尕特口岸出境。\n吉方进口商表示，中国商品价格稳定，运输时间也比"
+     "以前缩短。",
+     ("CN", "KG")),
+    # A headline about Xinjiang's own trade: its partners are Central Asian.
+    ("新疆前三季度外贸增长四成",
+     "乌鲁木齐海关统计，前三季度新疆外贸进出口总值同比增长四成。\n其中，对哈萨克斯坦进出口增长六成，"
+     "哈萨克斯坦继续保持新疆第一大贸易伙伴地位。\n对吉尔吉斯斯坦和塔吉克斯坦的出口也大幅增长，主要是汽车"
+     "和机电产品。\n海关表示，新疆与中亚国家的贸易占全区外贸总值的近八成。",
+     ("CN", "KG", "KZ", "TJ")),
     # A China-Central Asia summit that names the rival format in its lead.
     ("Xi hosts Central Asian leaders a week after Washington summit",
      "Chinese President Xi Jinping hosted the leaders of the five Central Asian states in "
@@ -658,6 +717,59 @@ def test_keeps_and_tags_what_real_coverage_is_about(profile: TopicProfile, title
     verdict = profile.score(title, text)
     assert verdict.keep, verdict
     assert verdict.countries == countries
+
+
+HEADLINE_COUNTRIES = [
+    # Last year's summit of all five, in a background sentence.
+    ("Chinese defence minister visits Kyrgyzstan and Tajikistan",
+     "China's defence minister began a visit to Kyrgyzstan and Tajikistan on Monday to discuss "
+     "border security and joint exercises.\nIn Bishkek he met his Kyrgyz counterpart and "
+     "promised new equipment for the border guards.\nIn Dushanbe the two sides agreed to hold a "
+     "counter-terrorism drill in the Pamirs next spring.\nLast year Chinese leaders met the "
+     "presidents of Kazakhstan, Kyrgyzstan, Tajikistan, Turkmenistan and Uzbekistan at a summit "
+     "in Astana.\nKazakhstan hosted the first such drill with China in 2019.",
+     ("CN", "KG", "TJ")),
+    # A paragraph recalling similar protests next door.
+    ("Kazakh farmers protest against Chinese land leases",
+     "Hundreds of farmers gathered in three Kazakh cities on Saturday to protest against plans "
+     "to lease farmland to Chinese companies.\nKazakhstan's agriculture ministry said no land "
+     "would be leased to foreigners.\nSimilar protests broke out in Kyrgyzstan in 2019 against "
+     "a Chinese-owned logistics centre.\nIn Kyrgyzstan villagers also clashed with workers at a "
+     "Chinese gold mine.\nKazakh officials said Chinese investment in processing plants remains "
+     "welcome.",
+     ("CN", "KZ")),
+    # Named side by side with China, a country outside the headline is a party.
+    ("Kyrgyzstan starts building its section of the new railway",
+     "Kyrgyzstan began laying track on its section of the China–Kyrgyzstan–Uzbekistan railway "
+     "on Tuesday.\nThe Kyrgyz section will run through mountain tunnels for about 280 "
+     "kilometres.\nChinese contractors will build most of the bridges, the Kyrgyz transport "
+     "ministry said.",
+     ("CN", "KG", "UZ")),
+]
+
+
+@pytest.mark.parametrize("title,text,countries", HEADLINE_COUNTRIES,
+                         ids=[c[0][:30] for c in HEADLINE_COUNTRIES])
+def test_the_headline_names_the_central_asian_countries_a_story_is_about(
+        profile: TopicProfile, title: str, text: str, countries: tuple[str, ...]) -> None:
+    verdict = profile.score(title, text)
+    assert verdict.keep, verdict
+    assert verdict.countries == countries
+
+
+@pytest.mark.parametrize("caption", [
+    "Photo: A freight train from Kazakhstan waits at the Xi'an dry port.",
+    "图为一列来自哈萨克斯坦的货运班列停靠在西安国际港站。",
+])
+def test_a_country_named_only_in_a_photo_caption_is_not_tagged(profile: TopicProfile,
+                                                               caption: str) -> None:
+    verdict = profile.score(
+        "A new road freight route opens",
+        "China and Kyrgyzstan opened a new road freight route through the Irkeshtam pass on "
+        f"Monday.\n{caption}\nKyrgyz officials said Chinese trucks would carry electronics "
+        "and clothes to Osh.\nChinese customs will clear the trucks within an hour.")
+    assert verdict.keep
+    assert verdict.countries == ("CN", "KG")
 
 
 def test_a_bar_of_bare_country_names_is_page_furniture(profile: TopicProfile) -> None:

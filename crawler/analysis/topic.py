@@ -24,7 +24,7 @@ import re
 import tomllib
 from bisect import bisect_right
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice, pairwise
 from pathlib import Path
 from typing import Any
@@ -66,7 +66,7 @@ _ENUMERATION_GAP = re.compile(
 # What may stand between the two parties of a format or a pair ("EU-Central Asia",
 # "Japan and five Central Asian countries", "美国与中亚五国").
 _PAIR_GAP = re.compile(
-    r"[\s\-\u2010-\u2015+/]*(?:(?:and|&|и|с|与|和|同|及)[\s]*)?"
+    r"[\s\-\u2010-\u2015+/]*(?:(?:and|plus|&|и|с|与|和|同|及)[\s]*)?"
     r"(?:(?:the\s+)?(?:five|5|пяти|пять|五)[\s]*)?", re.IGNORECASE)
 # ... or a host and its guests ("Modi held a summit with the leaders of Central
 # Asia", "特朗普在白宫接待中亚五国元首").
@@ -78,6 +78,7 @@ _LOCATED_REACH = 40
 _LOCATED_BEFORE = 12  # ... and before "接壤", "交界" ("与哈萨克斯坦接壤")
 _TAG_BAR_GAP = re.compile(r"[ \t]+")
 _LIST_MARKS = re.compile(r"[,;\uff0c\u3001\uff1b]")
+_CAPTION_LEAD = " \t\n([\uff08\u3010"  # what may come before a caption's "Photo:"
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class TopicProfile:
             self.threshold = float(data["threshold"] if threshold is None else threshold)
             self._scoring = {k: float(v) for k, v in data["scoring"].items()}
             self._spam = data["spam"]
+            self._frontier_themes = tuple(data.get("subjects", {}).get("frontier_themes", ()))
             self._fold = fold_table(data.get("normalise", {}).get("zh_traditional", ""))
             self._foldable = re.compile(
                 "[" + "".join(re.escape(chr(code)) for code in sorted(self._fold)) + "]")
@@ -153,10 +155,11 @@ class TopicProfile:
             self._sides[code] = country["side"]
             if not country.get("tag", True):
                 self._untagged.add(code)
-            for kind in ("names", "demonyms", "places", "people", "companies"):
-                entry = Entry("country", code, s[kind], (country["side"],),
-                               by_name=kind in ("names", "demonyms", "people"),
-                               demonym=kind == "demonyms")
+            for kind in ("names", "demonyms", "places", "frontier", "people", "companies"):
+                entry = Entry("country", code, s["places" if kind == "frontier" else kind],
+                              (country["side"],),
+                              by_name=kind in ("names", "demonyms", "people"),
+                              demonym=kind == "demonyms", frontier=kind == "frontier")
                 self._add_terms(country.get(kind, {}), entry)
         for key, region in data["regions"].items():
             self._add_terms(region, Entry("region", key, float(region["weight"]),
@@ -183,6 +186,7 @@ class TopicProfile:
         roles = data.get("roles", {})
         self._add_terms(roles.get("route", {}), Entry("route", "route"))
         self._add_terms(roles.get("onward", {}), Entry("onward", "onward"))
+        self._add_terms(roles.get("caption", {}), Entry("caption", "caption"))
 
     def _add_terms(self, table: dict[str, Any], entry: Entry) -> None:
         for language, terms in table.items():
@@ -298,12 +302,14 @@ class TopicProfile:
         names: dict[int, list[Mention]] = defaultdict(list)
         located: dict[int, list[int]] = defaultdict(list)  # sentence -> where its cues end
         onward: dict[int, list[int]] = defaultdict(list)
+        captions: set[int] = set()  # sentences that open with "Photo:", "图为"
         for start, end, entries in self._mentions(text):
             sid = bisect_right(ends, start)
             for entry in entries:
                 kind = entry.kind
                 if kind == "theme":
                     reading.themes[entry.key] += theme_weight
+                    reading.spans[sid].themed = True
                 elif kind == "genre":
                     reading.genres[entry.key] += theme_weight
                 elif kind == "spam":
@@ -316,6 +322,9 @@ class TopicProfile:
                     reading.spans[sid].route = True
                 elif kind == "onward":
                     onward[sid].append(end)
+                elif kind == "caption":
+                    if not text[ends[sid - 1] if sid else 0:start].strip(_CAPTION_LEAD):
+                        captions.add(sid)
                 elif kind != "exclude":
                     names[sid].append(Mention(start, end, entry))
         for sid, mentions in names.items():
@@ -324,9 +333,12 @@ class TopicProfile:
             span = reading.spans[sid]
             span.enumerated = self._mark_enumerations(
                 text, mentions, _LIST_MARKS.subn("", text[begin:finish])[1])
+            span.rival = span.rival or span.enumerated == {"CN", "RU"}
             self._mark_pairs(text, mentions, span)
             self._mark_furniture(text, mentions)
             mark_venues(text, mentions)
+            span.opening = next((m.entry for m in sorted(mentions, key=lambda m: m.start)
+                                 if m.entry.presence and m.entry.sides), None)
             for mention in mentions:
                 entry = mention.entry
                 mention.located = CENTRAL_ASIA in entry.sides and any(
@@ -338,7 +350,7 @@ class TopicProfile:
                 reading.central_asia_place |= (CENTRAL_ASIA in entry.sides and entry.presence
                                                and entry.outright and not entry.demonym
                                                and not mention.located)
-                if not (mention.listed or mention.located):
+                if not (mention.listed or mention.located or sid in captions):
                     direct = entry.kind == "country"
                     party = (not span.route and not mention.venue
                              and (entry.by_name or not direct)
@@ -375,7 +387,13 @@ class TopicProfile:
 
         ordered = sorted(mentions, key=lambda m: m.start)
         span.china_pair |= any(party(m) == "both" for m in ordered)
+        chain: list[Mention] = ordered[:1]
         for left, right in pairwise(ordered):
+            if _PAIR_GAP.fullmatch(text, left.end, right.start):
+                chain.append(right)
+            else:
+                self._note_paired(chain, span)
+                chain = [right]
             sides = {party(left), party(right)}
             if CENTRAL_ASIA not in sides or not (
                     _PAIR_GAP.fullmatch(text, left.end, right.start)
@@ -384,6 +402,13 @@ class TopicProfile:
                 continue
             span.third_pair |= OTHER in sides
             span.china_pair |= CHINA in sides
+        self._note_paired(chain, span)
+
+    def _note_paired(self, chain: list[Mention], span: Span) -> None:
+        """Central Asian countries named side by side with China ("China–Kyrgyzstan–Uzbekistan")."""
+        entries = [m.entry for m in chain if m.entry.kind == "country" and m.entry.by_name]
+        if any(self._sides.get(e.key) == CHINA for e in entries):
+            span.paired.update(e.key for e in entries if self._sides.get(e.key) == CENTRAL_ASIA)
 
     def _mark_enumerations(self, text: str, mentions: list[Mention], marks: int) -> set[str]:
         """Flags names that are one item of a list reaching beyond China and Central Asia.
@@ -433,6 +458,8 @@ class TopicProfile:
                           theme_weight=s["title_theme"])
         body = self._read(self._normalise(text or ""))
         heading = head.spans[0]
+        if self._rival_headline(heading):
+            heading = replace(heading, china=0.0)
 
         china_sentences = body.count(lambda sp: sp.china > 0) + (heading.china > 0)
         ca_sentences = body.count(lambda sp: sp.central_asia > 0) + (heading.central_asia > 0)
@@ -474,6 +501,8 @@ class TopicProfile:
                 span.region_only for span in body.spans.values()):
             evidence *= s["region_aside"]
         evidence *= self._subject_factor(heading, body)
+        if self._about_frontier(heading, head, body):
+            evidence *= s["frontier"]
         if not (head.central_asia_place or body.central_asia_place):
             evidence *= s["demonyms_only"]
 
@@ -516,6 +545,7 @@ class TopicProfile:
         third = first is not None and not first.china_pair or first is None and (
             heading.central_asia > 0 and not heading.china_any and any(
                 self._sides.get(code) == OTHER for code in heading.countries))
+        third |= self._rival_headline(heading)
         if third:
             factor *= s["third_party"]
         both = body.count(lambda sp: sp.both_named)
@@ -530,6 +560,32 @@ class TopicProfile:
                 and any(sp.central_asia_any > 0 for sp in lead))):
             factor *= s["passing"]
         return factor
+
+    def _rival_headline(self, heading: Span) -> bool:
+        """A headline that opens on a third country and names China only as one of
+        the two powers ("... amid rivalry with Russia, China", "牵制中俄")."""
+        opening = heading.opening
+        return bool(opening is not None and self._sides.get(opening.key) == OTHER
+                    and opening.key not in heading.enumerated
+                    and heading.china_any > 0 and (heading.rival or not heading.china))
+
+    def _about_frontier(self, heading: Span, head: Reading, body: Reading) -> bool:
+        """Whether the story is about a place in Xinjiang rather than about a relation.
+
+        A headline (or, under a headline that names neither side, the first
+        sentence) that opens on Kashgar or Ili and names no Central Asian country,
+        city, leader or project is a travel or local story, however often the
+        body then crosses the border. Central Asia named there as a region counts
+        only beside what a relation is about ("Xinjiang's trade with Central
+        Asia"); and a headline about Xinjiang's trade itself leaves it to the
+        body, since the region's partners are mostly its Central Asian neighbours.
+        """
+        subject = heading if heading.any_side or not body.lead else body.spans[body.lead[0]]
+        opening = subject.opening
+        return bool(opening is not None and opening.frontier
+                    and not subject.central_asia_named
+                    and not (subject.central_asia and subject.themed)
+                    and not any(head.themes.get(key) for key in self._frontier_themes))
 
     def _joint(self, span: Span, related: bool = False, *, weak: bool = True) -> float:
         """How much one sentence counts as naming China and Central Asia together."""

@@ -42,6 +42,7 @@ class Entry:
     outright: bool = True  # whether a link names its sides (a border post only locates them)
     by_name: bool = False  # a country's name, demonym or leader, not its places or firms
     demonym: bool = False  # "Kazakh": may be the people of Xinjiang, not the country
+    frontier: bool = False  # a place in Xinjiang: China's own side of the border
 
 
 class Hit(NamedTuple):
@@ -84,9 +85,13 @@ class Span:
     third_pair: bool = False
     china_pair: bool = False
     route: bool = False  # a transit route ("via Uzbekistan and Kazakhstan")
+    themed: bool = False  # names what a relation is about (trade, transport, ...)
+    opening: Entry | None = None  # the first name of either side: whom the sentence is about
     countries: set[str] = field(default_factory=set)  # named outright, not by a place
     linked: set[str] = field(default_factory=set)  # by a China–country link ("中哈", "CKU")
     enumerated: set[str] = field(default_factory=set)  # items of a list of two or more
+    paired: set[str] = field(default_factory=set)  # side by side with China ("China and X")
+    rival: bool = False  # China named as one of two powers: "Russia and China", "中俄"
 
     @property
     def any_side(self) -> bool:

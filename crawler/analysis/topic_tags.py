@@ -6,8 +6,10 @@ China, or when a sentence goes through the region's countries one by one. It
 is not tagged when it is named only where something happens (the venue of a
 meeting), along a transit route or as the next stop of a tour while another
 Central Asian country takes part, nor when it is an aside in a story that
-keeps returning to another one. A third country needs to be discussed at
-some length, a headline mention included.
+keeps returning to another one. A headline that names Central Asian countries
+(not the region) says which ones the story is about; another one then needs to
+be named side by side with China or to come back again and again. A third
+country needs to be discussed at some length, a headline mention included.
 """
 
 from __future__ import annotations
@@ -50,6 +52,15 @@ class CountryTagger:
                 venues.add(code)  # "Xi meets Japarov in Astana"
                 continue
             tagged.add(code)
+        # A headline that names Central Asian countries, not the region, says which
+        # ones the story is about: another one counts only beside China ("the
+        # China–Kyrgyzstan–Uzbekistan railway") or when the body keeps returning to
+        # it, not as the background of a paragraph.
+        headline = {code for code, hits in head.mentions.items()
+                    if self._sides.get(code) == CENTRAL_ASIA and any(h.party for h in hits)}
+        if headline and not head.region:
+            central = {code: hits for code, hits in central.items()
+                       if code in headline or self._returns_to(code, hits, body)}
         # Countries named only as a venue, a transit route or the next stop of a
         # tour stay out when another Central Asian country takes part.
         parties = {code for code, hits in central.items() if any(h.party for h in hits)}
@@ -78,6 +89,12 @@ class CountryTagger:
                     and not any(self._sides.get(c) == CENTRAL_ASIA for c in tagged)):
                 tagged.add(max(central, key=lambda c: weights[c]))
         return tuple(sorted(tagged - self._untagged))
+
+    def _returns_to(self, code: str, hits: list[Hit], body: Reading) -> bool:
+        sentences = {h.sid for h in hits if h.party}
+        return (len(sentences) >= self._scoring["focus_sentences"]
+                or any(code in body.spans[sid].paired | body.spans[sid].linked
+                       for sid in sentences))
 
     def _enumerates_region(self, span: Span) -> bool:
         if span.route:
