@@ -127,6 +127,35 @@ def test_a_revisit_before_the_record_it_repeats_waits_for_it(tmp_path: Path,
         (f"{HOST}/amp/rail.html",), (f"{HOST}/news/rail.html",)]
 
 
+def test_a_deadlock_with_another_writer_is_tried_again(tmp_path: Path, pg_url: str) -> None:
+    """PostgreSQL breaks a deadlock by failing one side: the capture is stored on the next
+    try, not reported lost. The server raises a real 40P01 on the first two snapshot
+    inserts (a sequence, not rolled back with the savepoint, counts them)."""
+    engine = make_engine(pg_url)
+    upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(text("""
+            CREATE SEQUENCE conflicts;
+            CREATE FUNCTION conflict_twice() RETURNS trigger AS $$
+            BEGIN
+                IF nextval('conflicts') <= 2 THEN
+                    RAISE EXCEPTION 'deadlock detected' USING ERRCODE = 'deadlock_detected';
+                END IF;
+                RETURN NEW;
+            END $$ LANGUAGE plpgsql;
+            CREATE TRIGGER conflict_twice BEFORE INSERT ON snapshots
+                FOR EACH ROW EXECUTE FUNCTION conflict_twice();"""))
+    warc = write(tmp_path / "one.warc.gz", html_response(f"{HOST}/news/rail.html"))
+    problems: list = []
+
+    counts = import_warcs(session_factory(engine), [warc], on_problem=problems.append)
+
+    assert not problems
+    assert (counts["archived"], counts["write_conflicts"]) == (1, 2)
+    assert rows(engine, "SELECT count(*) FROM snapshots") == [(1,)]
+    engine.dispose()
+
+
 def test_resource_records_are_imported_like_responses(tmp_path: Path, engine: Engine) -> None:
     warc = write(tmp_path / "resource.warc.gz", (
         "resource", f"{HOST}/saved/rail.html", FIRST, None, RAIL,

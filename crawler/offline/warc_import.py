@@ -50,6 +50,7 @@ from storage.archive import (
     SourceCache,
     StoreResult,
     finish_run,
+    is_write_conflict,
     record_fetch,
     start_run,
 )
@@ -62,6 +63,7 @@ log = logging.getLogger(__name__)
 BATCH = 100
 BATCH_BYTES = 4 * MAX_BODY
 REDIRECT_MEMORY = 10_000  # redirects waiting for the capture they lead to
+WRITE_ATTEMPTS = 5  # per capture, when concurrent writers deadlock (PostgreSQL)
 WAITING_REVISITS = 10_000  # revisits (no bodies) waiting for a later original
 NO_PAYLOAD = "revisit of a payload in neither the WARC nor the archive"
 IGNORED = "ignored/"  # counts key prefix: records with nothing to import, by reason
@@ -166,15 +168,29 @@ class _Importer:
             return
         with self.sessions.begin() as session:
             for capture, analysis in batch.items:
-                try:
-                    with session.begin_nested():
-                        result, outcome = self._store(session, capture, analysis)
-                except Exception as exc:  # its savepoint is rolled back; the batch goes on
-                    self.cache.ids.clear()  # it may name a source made in the rolled-back savepoint
-                    self.problem(Problem(capture.path, capture.offset, capture.url,
-                                         f"could not be stored: {describe(exc)}"))
+                stored = self._store_one(session, capture, analysis)
+                if stored is not None:
+                    self._count(*stored)
+
+    def _store_one(self, session: Session, capture: Capture, analysis: PageAnalysis | None
+                   ) -> tuple[StoreResult, str] | None:
+        """Store one capture in its own savepoint; a concurrent writer's deadlock
+        (PostgreSQL) is no fault of the capture, so it is tried again."""
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                with session.begin_nested():
+                    return self._store(session, capture, analysis)
+            except Exception as exc:  # its savepoint is rolled back; the batch goes on
+                self.cache.ids.clear()  # it may name a source made in the rolled-back savepoint
+                if is_write_conflict(exc) and attempt < WRITE_ATTEMPTS:
+                    self.counts["write_conflicts"] += 1
+                    log.info("write conflict storing %s, trying again: %s",
+                             capture.url, describe(exc))
                     continue
-                self._count(result, outcome)
+                self.problem(Problem(capture.path, capture.offset, capture.url,
+                                     f"could not be stored: {describe(exc)}"))
+                break
+        return None
 
     def _count(self, result: StoreResult, outcome: str) -> None:
         self.counts["imported"] += 1
