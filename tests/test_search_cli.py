@@ -62,6 +62,14 @@ def test_search_phrase_finds_its_phrase(db_url: str, archive: dict[str, int]) ->
     assert "**gas pipeline**" in records[0]["snippet"]
 
 
+def test_search_and_not_excludes(db_url: str, archive: dict[str, int]) -> None:
+    result = run_cli("search", "China AND NOT Kazakhstan", "--format", "json", "--db", db_url)
+    assert result.returncode == 0, result.stderr
+    records = json.loads(result.stdout)
+    assert keys_for(archive, [r["id"] for r in records]) == {"tm-gas"}
+    assert not any("Kazakhstan" in r["title"] + r["text"] for r in records)
+
+
 LEAKS = ("Traceback", "fts5", "sqlite", "syntax error", "OperationalError", "tsquery",
          "psycopg", "ProgrammingError")
 

@@ -78,6 +78,7 @@ def search(query: str, lang: str | None, country: str | None, theme: str | None,
       words            all must occur: gas pipeline
       "a phrase"       the words side by side: "gas pipeline"
       OR, NOT, ( )     either / but not / grouping: (railway OR 铁路) NOT Russia
+      AND, AND NOT     the same as a space / NOT: China AND NOT Kazakhstan
       prefix*          any word starting so: pipe*
     Chinese matches any substring of two or more characters (中亚, 中吉乌铁路);
     case and word forms (railway/railways, газопровод/газопровода) do not matter. JSON and CSV
