@@ -13,7 +13,7 @@ from rich.text import Text
 from sqlalchemy.orm import Session
 
 from crawler.cli.common import console, db_option, err_console, open_archive
-from crawler.cli.export_cmd import csv_cell, filter_options, make_filter, require_known_source
+from crawler.cli.export_cmd import csv_cell, filter_options, make_filter, require_known_filters
 from storage.records import RECORD_FIELDS
 from storage.search.query import parse_query
 from storage.search.ranked import DEFAULT_LIMIT, SearchHit, count_matches, search_articles
@@ -87,14 +87,14 @@ def search(query: str, lang: str | None, country: str | None, theme: str | None,
     \b
     Example:
       silkroad search 中亚 --format json
-      silkroad search pipeline --country TM --since 2025-01-01
+      silkroad search pipeline --country TM --since 2025-06
       silkroad search '"gas pipeline" OR газопровод' --limit 5 --collapse
     """
     parsed = parse_query(query)
     filters = make_filter(lang, country, theme, source, since, until)
     engine = open_archive(db, readonly=True)
     with Session(engine) as session:
-        require_known_source(session, source)
+        require_known_filters(session, filters)
         hits = search_articles(session, parsed, filters, limit=limit, collapse=collapse)
         total = count_matches(session, parsed, filters) if fmt == "table" else len(hits)
     engine.dispose()
