@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 import sqlite3
+from dataclasses import replace
 
 import pytest
 from alembic import command
@@ -595,6 +596,27 @@ def test_show_lists_sightings_and_snapshots(session: Session, corpus: dict[str, 
     as_dict = detail.as_dict()
     assert as_dict["sightings"][1]["snapshots"][0]["recorded"] is True
     assert as_dict["site_name"] == doc.source
+
+
+@pytest.mark.parametrize("source, site_name, site", [
+    (None, "127.0.0.1:8080", "127.0.0.1"),  # trafilatura's fallback in an older archive
+    (None, "Valley Courier", "Valley Courier"),
+    ("Steppe Wire", "127.0.0.1:8080", "Steppe Wire"),
+    ("Steppe Wire", "Valley Courier", "Steppe Wire"),
+])
+def test_site_is_the_source_else_the_declared_name_else_the_host(
+        session: Session, source: str | None, site_name: str, site: str) -> None:
+    doc = replace(BY_KEY["kz-rail"], source=source or "")
+    url = "http://127.0.0.1:8080/news/kz-rail"
+    with session.begin():
+        stored = record_fetch(session, replace(fetch_for(doc, url), source=source),
+                              replace(article_for(doc), site_name=site_name),
+                              run_id=None, outcome="article")
+    detail = article_detail(session, stored.article_id)  # type: ignore[arg-type]
+    assert detail.as_dict()["site"] == site
+    assert detail.as_dict()["site_name"] == (None if ":" in site_name else site_name)
+    [hit] = search_articles(session, "Khorgos")
+    assert hit.site == site and "site" not in hit.as_record()
 
 
 def test_show_unknown_id(session: Session, corpus: dict[str, int]) -> None:

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from sqlalchemy.orm import Session
 
 from crawler.analysis.topic_vocabulary import profile_tags
+from crawler.cli.demo_cmd import show_run_articles
 from crawler.cli.main import cli as silkroad
 from storage.records import RECORD_FIELDS
 from tests.search_corpus import BY_KEY, DOCS, keys_for, store
@@ -186,6 +187,7 @@ def test_show_json_and_table(db_url: str, archive: dict[str, int]) -> None:
     assert code == 0
     detail = json.loads(out)
     assert detail["title"] == BY_KEY["cku-rail"].title
+    assert detail["site"] == detail["source"] == BY_KEY["cku-rail"].source
     [sighting] = detail["sightings"]
     assert sighting["url"] == BY_KEY["cku-rail"].url and sighting["first_run_id"] == 1
     [snapshot] = sighting["snapshots"]
@@ -225,3 +227,12 @@ def test_help_lists_the_themes_and_date_forms(command: str) -> None:
     flat = " ".join(out.split())
     assert code == 0 and "YYYY, YYYY-MM or YYYY-MM-DD" in flat
     assert all(theme in flat for theme in profile_tags().themes)
+
+
+def test_demo_table_shows_whole_titles(db_url: str, archive: dict[str, int],
+                                       capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "250")
+    show_run_articles(db_url, {})
+    out = capsys.readouterr().out
+    assert len(BY_KEY["tm-gas"].title) > 48 and BY_KEY["tm-gas"].title in out

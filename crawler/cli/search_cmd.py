@@ -49,7 +49,7 @@ def _hits_table(hits: list[SearchHit], total: int) -> None:
     for hit in hits:
         record = hit.record
         article = _rich(hit.title, "bold")
-        about = " · ".join(filter(None, (record["source"], ",".join(record["countries"]))))
+        about = " · ".join(filter(None, (hit.site, ",".join(record["countries"]))))
         if about:
             article.append(f"  {about}", style="dim")
         article.append("\n")
@@ -126,6 +126,14 @@ def _related_lines(title: str, related: tuple[Any, ...], current: int | None = N
         console.print(line)
 
 
+def _site(detail: ArticleDetail) -> str | None:
+    """The site's own name where it adds to the source's; the host of a sourceless one."""
+    source, declared = detail.record["source"], detail.metadata["site_name"]
+    if source is None:
+        return str(detail.metadata["site"])
+    return declared if declared != source else None
+
+
 def _detail_table(detail: ArticleDetail) -> None:
     record = detail.record
     console.print(Text(record["title"] or "(untitled)", style="bold"))
@@ -134,7 +142,7 @@ def _detail_table(detail: ArticleDetail) -> None:
     facts.add_column(overflow="fold")
     rows = {
         "id": record["id"], "url": record["url"], "source": record["source"],
-        "site": detail.metadata["site_name"], "author": record["author"],
+        "site": _site(detail), "author": record["author"],
         "published": record["published"], "language": record["language"],
         "countries": ", ".join(record["countries"]), "themes": ", ".join(record["themes"]),
         "relevance": record["relevance"], "first seen": record["first_seen"],
