@@ -165,7 +165,7 @@ def export(fmt: str, output: str | None, force: bool, warc_version: str, lang: s
     \b
     Example:
       silkroad export --format jsonl --output archive.jsonl
-      silkroad export --format csv --country KZ --since 2025-01-01 > kz.csv
+      silkroad export --format csv --country KZ --since 2025 > kz.csv
       silkroad export --format warc --output archive.warc.gz
       silkroad export --format wacz --output archive.wacz   # open in ReplayWeb.page
       silkroad export --format sqlite -o team.sqlite --db postgresql://me@db/silkroad

@@ -80,8 +80,9 @@ def search(query: str, lang: str | None, country: str | None, theme: str | None,
       OR, NOT, ( )     either / but not / grouping: (railway OR 铁路) NOT Russia
       AND, AND NOT     the same as a space / NOT: China AND NOT Kazakhstan
       prefix*          any word starting so: pipe*
-    Chinese matches any substring of two or more characters (中亚, 中吉乌铁路);
-    case and word forms (railway/railways, газопровод/газопровода) do not matter. JSON and CSV
+    Chinese matches any substring of two or more characters (中亚, 中吉乌铁路), in
+    Simplified or Traditional characters alike (中亞 finds 中亚); case and word forms
+    (railway/railways, газопровод/газопровода) do not matter. JSON and CSV
     records carry the export fields plus score and snippet (matches in **bold**).
 
     \b
