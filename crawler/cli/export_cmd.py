@@ -37,7 +37,7 @@ _COUNTRY_CODE = re.compile(r"[A-Za-z]{2}")
 _LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*")
 
 
-class _ThemeOption(click.Option):
+class ThemeOption(click.Option):
     """``--theme``, whose help lists the topic profile's themes (read only for --help)."""
 
     def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
@@ -52,7 +52,7 @@ def filter_options(func: Any) -> Any:
                          help="Language code, e.g. en, ru, zh-Hant; zh is zh-Hans and "
                               "zh-Hant too."),
             click.option("--country", metavar="CC", help="ISO 3166 alpha-2 code, e.g. KZ."),
-            click.option("--theme", metavar="T", cls=_ThemeOption),
+            click.option("--theme", metavar="T", cls=ThemeOption),
             click.option("--source", metavar="NAME", help="Source name as in the seeds file."),
             click.option("--since", metavar="DATE",
                          help=f"Published (or first seen) on/after DATE: {DATE_FORMS} "
