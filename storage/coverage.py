@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from storage.models import Article, Sighting, Source
 from storage.portable_sql import json_elements, timestamp_prefix
 from storage.records import ArticleFilter
+from storage.stats import held_values
 
 UNKNOWN = "(unknown)"
 DEFAULT_TOP_STORIES = 15
@@ -120,12 +121,8 @@ def archive_last_day(session: Session) -> str | None:
 
 
 def tag_values(session: Session) -> TagValues:
-    def distinct_values(column: Any) -> frozenset[str]:
-        each = json_elements(column).table_valued("value").alias("each")
-        query = select(each.c.value).select_from(Article).join(each, true()).distinct()
-        return frozenset(str(value) for value in session.scalars(query))
-
-    return TagValues(distinct_values(Article.countries), distinct_values(Article.themes))
+    return TagValues(frozenset(held_values(session, "countries")),
+                     frozenset(held_values(session, "themes")))
 
 
 def _ordered_months(rows: Any) -> tuple[MonthCount, ...]:

@@ -54,9 +54,11 @@ def _on(dialect: str, backfill: Callable[[Connection], int]) -> Callable[[Connec
 
 
 # revision id -> the back-fill that runs once that revision has been applied. The search
-# index is revision 0002's FTS5 table on SQLite, revision 0007's table on PostgreSQL.
+# index is revision 0002's FTS5 table on SQLite, revision 0007's table on PostgreSQL;
+# revision 0009 changed the text it holds (Traditional folded to Simplified).
 AFTER_REVISION: dict[str, Callable[[Connection], int]] = {
     "0002": _on("sqlite", rebuild_index),
     "0003": backfill_signatures,
     "0007": _on("postgresql", rebuild_index),
+    "0009": rebuild_index,
 }

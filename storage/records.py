@@ -6,9 +6,11 @@ The record's fields are a public interface (DESIGN.md §4): add, never rename.
 from __future__ import annotations
 
 import json
+import re
+from calendar import monthrange
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, exists, func, literal_column, select
@@ -118,10 +120,27 @@ def iter_records(
         session.expunge(article)
 
 
-def parse_day(value: str | None) -> date | None:
+DATE_FORMS = "YYYY, YYYY-MM or YYYY-MM-DD"
+_PARTIAL_DATE = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
+
+
+def parse_day(value: str | None, *, last: bool = False, option: str = "") -> date | None:
+    """The first day of the year, month or day that ``value`` names (2025, 2025-06,
+    2025-06-01), or with ``last`` its last day: ``--until 2025-06`` means through
+    30 June. ``option`` names the flag in the error."""
     if value is None:
         return None
+    match = _PARTIAL_DATE.fullmatch(value.strip())
     try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
+        if match is None:
+            raise ValueError(value)
+        year, month, day = match.groups()
+        if day is not None:
+            return date(int(year), int(month), int(day))
+        if month is not None:
+            first = date(int(year), int(month), 1)
+            return first.replace(day=monthrange(first.year, first.month)[1]) if last else first
+        return date(int(year), 12, 31) if last else date(int(year), 1, 1)
     except ValueError:
-        raise UsageError(f"not a date (want YYYY-MM-DD): {value!r}") from None
+        where = f"{option}: " if option else ""
+        raise UsageError(f"{where}not a date (want {DATE_FORMS}): {value!r}") from None

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crawler.analysis.site_names import declared_site_name, site_label
 from crawler.errors import UsageError
 from crawler.timeutil import isoformat_utc
 from storage.models import Article, Page, Sighting, Snapshot, Source
@@ -100,7 +101,8 @@ def article_detail(session: Session, article_id: int) -> ArticleDetail:
     article, source, urls = row
     metadata = {
         "description": article.description,
-        "site_name": article.site_name,
+        "site_name": declared_site_name(article.site_name, article.url),
+        "site": site_label(source, article.site_name, article.url),
         "topic_version": article.topic_version,
         "extractor": article.extractor,
         "first_run_id": article.first_run_id,

@@ -58,6 +58,17 @@ def _json_counts(session: Session, column: Any) -> Counts:
     return _ordered(session.execute(query), by_key=False)
 
 
+def held_values(session: Session, field: str) -> tuple[str, ...]:
+    """Every value the archive's articles hold in ``field`` (``language``, or the JSON
+    arrays ``countries`` and ``themes``), in code-point order."""
+    if field == "language":
+        query = select(Article.language).where(Article.language.is_not(None)).distinct()
+    else:
+        each = json_elements(getattr(Article, field)).table_valued("value").alias("each")
+        query = select(each.c.value).select_from(Article).join(each, true()).distinct()
+    return tuple(sorted(str(value) for value in session.scalars(query)))
+
+
 def _count(session: Session, model: Any) -> int:
     return int(session.scalar(select(func.count()).select_from(model)) or 0)
 

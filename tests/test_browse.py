@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from crawler.analysis.fingerprint import content_hash
 from crawler.analysis.near_duplicates import signature
 from crawler.browse import reading
+from crawler.browse.plugin import archive_match
 from crawler.cli.main import cli as silkroad
 from storage.archive import ArticleRecord, FetchRecord, SourceCache, record_fetch, start_run
 from storage.engine import make_engine
@@ -197,6 +198,7 @@ def titles(*keys: str) -> set[str]:
 
 @pytest.mark.parametrize("query, expected", [
     ("中亚", titles(*(d.key for d in DOCS if "中亚" in d.title + d.text))),
+    ("中亞", titles(*(d.key for d in DOCS if "中亚" in d.title + d.text))),  # Traditional
     ("中吉乌铁路", titles("cku-rail")),
     ("吉乌铁", titles("cku-rail")),
     ("RAILWAYS", titles("kz-rail")),
@@ -207,6 +209,12 @@ def titles(*keys: str) -> set[str]:
 ])
 def test_search_box_query(server: Server, query: str, expected: set[str]) -> None:
     assert search_titles(server, query) == expected
+
+
+def test_search_box_and_not_excludes(server: Server) -> None:
+    assert archive_match("China AND NOT Kazakhstan") == '("China" NOT "Kazakhstan")'
+    found = search_titles(server, "China AND NOT Kazakhstan")
+    assert found == titles("tm-gas") and not any("Kazakhstan" in t for t in found)
 
 
 def test_ranked_search_query_has_highlighted_snippets(server: Server) -> None:

@@ -75,7 +75,12 @@ def test_unknown_flags(place: dict[str, str], command: list[str]) -> None:
 
 @pytest.mark.parametrize("args, message", [
     (["search", "x", "--since", "2025-13-01"], "not a date"),
-    (["search", "x", "--until", "yesterday"], "not a date"),
+    (["search", "x", "--until", "yesterday"], "--until: not a date (want YYYY, YYYY-MM or "
+                                              "YYYY-MM-DD): 'yesterday'"),
+    (["search", "x", "--since", "2025-6"], "want YYYY, YYYY-MM or YYYY-MM-DD"),
+    (["search", "x", "--since", "2025-13"], "not a date"),
+    (["export", "--since", "25"], "not a date"),
+    (["search", "x", "--since", "2025-07", "--until", "2025-06"], "is after --until"),
     (["export", "--since", "2025-02-30"], "not a date"),
     (["export", "--since", "2025-06-01", "--until", "2025-01-01"], "is after --until"),
     (["reprocess", "--since", "01/02/2025"], "not a date"),
@@ -199,6 +204,31 @@ def test_search_of_an_unknown_source_is_an_error(archive: dict[str, str]) -> Non
 
 def test_reprocess_of_an_unknown_source_is_an_error(archive: dict[str, str]) -> None:
     assert_refused(["reprocess", "--source", "Nope", "--db", "{db}"], archive, "Nope")
+
+
+@pytest.mark.parametrize("args, message, valid", [
+    (["search", "rail", "--theme", "nosuch"], "--theme 'nosuch' is not one of the themes",
+     "trade, transport, energy"),
+    (["export", "--theme", "Transportation"], "'transportation' is not one of the themes",
+     "migration"),
+    (["search", "rail", "--country", "XX"], "--country 'XX' is not one of the countries",
+     "CN, KZ, KG, TJ, TM, UZ"),
+    (["export", "--lang", "xx"], "--lang 'xx': no article in that language", "languages: en)"),
+    (["search", "rail", "--lang", "zh"], "--lang 'zh': no article", "languages: en)"),
+])
+def test_unknown_filter_values_list_the_valid_ones(archive: dict[str, str], args: list[str],
+                                                   message: str, valid: str) -> None:
+    result = assert_refused([*args, "--db", "{db}"], archive, message)
+    assert valid in result.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["--theme", "migration"],  # in the topic profile, held by no article yet
+    ["--theme", "TRANSPORT"], ["--country", "kz"], ["--country", "CA"], ["--lang", "EN"],
+])
+def test_known_filter_values_are_accepted(archive: dict[str, str], args: list[str]) -> None:
+    result = invoke(["export", *args, "--db", "{db}"], archive)
+    assert result.exit_code == 0, result.output
 
 
 def test_import_of_a_missing_warc_writes_nothing(place: dict[str, str]) -> None:

@@ -528,3 +528,15 @@ def test_traditional_chinese_is_told_apart() -> None:
     assert extract(page).language == "zh-Hant"
     assert extract(simplified, "https://silu.example.cn/jingji/khorgos.html").language == (
         "zh-Hans")
+
+
+# -- Site names: declared, never the address (issue 20) ------------------------------------
+
+@pytest.mark.parametrize("url, head, expected", [
+    ("http://127.0.0.1:48765/trade/terminal", "", None),
+    ("https://www.courier.example/trade/terminal", "", None),
+    ("http://127.0.0.1:48765/trade/terminal",
+     '<meta property="og:site_name" content="Valley Courier">', "Valley Courier"),
+])
+def test_site_name_is_what_the_site_declares(url: str, head: str, expected: str | None) -> None:
+    assert extract(make_page(head=head), url).site_name == expected

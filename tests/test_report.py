@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from crawler.cli.main import cli
 from crawler.reporting.charts import CHART_NAMES, build_charts, month_range, shorten
-from crawler.reporting.filters import QuietRule
+from crawler.reporting.filters import QuietRule, ReportFilters
 from storage.coverage import coverage, tag_values
 from storage.engine import make_engine
 from storage.migrate import upgrade
@@ -102,6 +102,16 @@ def test_tag_values(session: Session, corpus: dict[str, int]) -> None:
 
 
 # -- charts, without a database -------------------------------------------------------------
+
+@pytest.mark.parametrize("since, until, first, last", [
+    ("2025", "2025", date(2025, 1, 1), date(2025, 12, 31)),
+    ("2024-02", "2024-02", date(2024, 2, 1), date(2024, 2, 29)),
+    ("2025-06-01", "2025-06-30", date(2025, 6, 1), date(2025, 6, 30)),
+])
+def test_report_takes_partial_dates(since: str, until: str, first: date, last: date) -> None:
+    filters = ReportFilters.parse(since, until)
+    assert (filters.since, filters.until) == (first, last)
+
 
 def test_quiet_rule() -> None:
     rule = QuietRule.for_archive(30, "2025-07-01", None)
@@ -249,6 +259,8 @@ def archive_place(place: dict[str, str]) -> dict[str, str]:  # noqa: F811
     (["--country", "XX"], "unknown --country 'XX'; known: AE, AF"),
     (["--theme", "nosuch"], "unknown --theme 'nosuch'; known: agriculture"),
     (["--since", "2025-13-01"], "not a date"),
+    (["--until", "2025-6"], "--until: not a date (want YYYY, YYYY-MM or YYYY-MM-DD)"),
+    (["--since", "2025-07", "--until", "2025-06"], "is after --until"),
     (["--since", "2025-06-01", "--until", "2025-01-01"], "is after --until"),
     (["--quiet-days", "0"], "--quiet-days"),
     (["-o", "{tmp}/missing/r.html"], "does not exist"),

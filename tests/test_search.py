@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 import sqlite3
+from dataclasses import replace
 
 import pytest
 from alembic import command
@@ -18,6 +19,7 @@ from storage.engine import make_engine
 from storage.migrate import alembic_config, upgrade
 from storage.models import Article, Sighting
 from storage.records import ArticleFilter, parse_day
+from storage.search import fts_text as fts_text_module
 from storage.search import ranked
 from storage.search.fts_text import bigrams, fts_text, fts_text_mapped, search_text
 from storage.search.index import FTS_TOKENIZER, index_drift, is_postgres, rebuild_index
@@ -56,6 +58,7 @@ def test_bigrams(run: str, expected: str) -> None:
     ("中国—中亚峰会", ["中国", "—", "中亚", "亚峰", "峰会"]),
     ("Ёлка", ["Елка"]),
     ("plain English", ["plain", "English"]),
+    ("中亞鐵路，後來", ["中亚", "亚铁", "铁路", "，", "后来"]),
 ])
 def test_fts_text_splits_han_runs(value: str, tokens: list[str]) -> None:
     assert fts_text(value).split() == tokens
@@ -63,6 +66,7 @@ def test_fts_text_splits_han_runs(value: str, tokens: list[str]) -> None:
 
 @pytest.mark.parametrize("value", [
     "", "中", "abc", "在中吉乌铁路上 railway 铁路。Ёж\x01\x02", "𠀀𠀁 ext-B", "a 中 b 中亚 c",
+    "中吉烏鐵路與中亞 railway 發展",
 ])
 def test_mapped_transform_agrees_and_maps_back(value: str) -> None:
     assert_maps_back(value)
@@ -70,7 +74,7 @@ def test_mapped_transform_agrees_and_maps_back(value: str) -> None:
 
 def test_mapped_transform_on_random_mixtures() -> None:
     rng = random.Random(3)
-    alphabet = list("ab 中吉乌铁路，。Ёx-")
+    alphabet = list("ab 中吉乌铁路鐵亞，。Ёx-")
     for _ in range(2000):
         assert_maps_back("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))))
 
@@ -105,6 +109,10 @@ def assert_maps_back(value: str) -> None:
     ("中吉乌铁路", '"中吉 吉乌 乌铁 铁路"'),
     ("中", '"中" *'),
     ("a OR b NOT c", '("a" OR ("b" NOT "c"))'),
+    ("China AND NOT Kazakhstan", '("China" NOT "Kazakhstan")'),
+    ("NOT Russia pipeline", '("pipeline" NOT "Russia")'),
+    ("a NOT b c", '(("a" AND "c") NOT "b")'),
+    ("a AND NOT b AND NOT c", '(("a" NOT "b") NOT "c")'),
     ("(railway OR 铁路) Khorgos", '(("railway" OR "铁路") AND "Khorgos")'),
     ("pipeline AND gas", '("pipeline" AND "gas")'),
     ("and or not", '("and" AND "or" AND "not")'),
@@ -127,6 +135,8 @@ def test_parse_query(query: str, expected: str) -> None:
     ("中", "'中':*"),
     ("газопроводом", "'газопровод':*"),
     ("a OR b NOT c", "('a' | ('b' & !'c'))"),
+    ("China AND NOT Kazakhstan", "('China' & !'Kazakhstan')"),
+    ("NOT oil (gas OR water)", "(('gas' | 'water') & !'oil')"),
     ("pipeline NOT (oil OR gas)", "('pipeline' & !('oil' | 'gas'))"),
     ("(railway OR 铁路) Khorgos", "(('railway' | '铁路') & 'Khorgos')"),
     ("title:gas", "('title' <-> 'gas')"),
@@ -148,7 +158,11 @@ def test_parse_query_for_postgresql(query: str, expected: str | None) -> None:
     ("AND", "AND needs a term before it"),
     ("pipeline AND", "AND needs a term after it"),
     ("OR gas", "OR needs a term before it"),
-    ("NOT oil", "NOT needs a term before it"),
+    ("NOT oil", "NOT needs something to search for beside it"),
+    ("gas OR NOT oil", "NOT needs something to search for beside it"),
+    ("gas (NOT oil)", "NOT needs something to search for beside it"),
+    ("gas AND NOT", "NOT needs a term after it"),
+    ("gas AND NOT NOT oil", "NOT needs a term after it"),
     ("gas OR OR oil", "OR needs a term after it"),
     ("(pipeline", "never closed"),
     ("pipeline)", "no matching ("),
@@ -234,6 +248,9 @@ ZH_ABOUT_CENTRAL_ASIA = {d.key for d in DOCS if d.language == "zh" and "中亚" 
     ("gas pipeline", {"tm-gas", "uz-water"}),
     ('"Central Asia–China gas"', {"tm-gas"}),
     ("pipeline NOT Turkmenistan", {"uz-water"}),
+    ("pipeline AND NOT Turkmenistan", {"uz-water"}),
+    ("NOT Turkmenistan pipeline", {"uz-water"}),
+    ("China AND NOT Kazakhstan", {"tm-gas"}),
     ("(railway OR 铁路) NOT Khorgos", {"cku-rail"}),
     ("Ashgabat AND (painters OR pipeline)", {"tm-gas", "tm-culture"}),
     ("kazakh*", {"kz-rail"}),
@@ -242,6 +259,33 @@ ZH_ABOUT_CENTRAL_ASIA = {d.key for d in DOCS if d.language == "zh" and "中亚" 
 def test_search_finds(session: Session, corpus: dict[str, int], query: str,
                       expected: set[str]) -> None:
     assert found(session, corpus, query) == expected
+
+
+TRADITIONAL = Doc("tw-rail", "zh-Hant", "中吉烏鐵路動工",
+                  "中吉烏鐵路今年夏天動工，將連接中亞國家。", ("CN", "KG", "UZ"), ("transport",),
+                  "絲路觀察", "2025-07-02")
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("铁路", {"cku-rail", "tw-rail"}),
+    ("鐵路", {"cku-rail", "tw-rail"}),
+    ("中亚", ZH_ABOUT_CENTRAL_ASIA | {"tw-rail"}),
+    ("中亞", ZH_ABOUT_CENTRAL_ASIA | {"tw-rail"}),
+    ('"中吉烏鐵路" NOT 動工', {"cku-rail"}),
+    ("中吉乌铁路 NOT 开工", {"tw-rail"}),  # 動工 is 动工, not 开工
+])
+def test_traditional_and_simplified_find_each_other(session: Session, query: str,
+                                                    expected: set[str]) -> None:
+    ids = store(session, (*DOCS, TRADITIONAL))
+    assert found(session, ids, query) == expected
+
+
+def test_snippets_of_traditional_text_show_the_original(session: Session) -> None:
+    ids = store(session, (*DOCS, TRADITIONAL))
+    [hit] = [h for h in search_articles(session, "铁路") if h.record["id"] == ids["tw-rail"]]
+    assert hit.title.marked() == "中吉烏**鐵路**動工"
+    assert "中吉烏**鐵路**今年夏天" in hit.snippet.marked()
+    assert hit.record["text"] == TRADITIONAL.text
 
 
 def test_two_han_characters_never_match_across_a_gap(session: Session,
@@ -505,6 +549,26 @@ def test_migration_back_fills_an_existing_archive(db_url: str) -> None:
     engine.dispose()
 
 
+def test_upgrade_rebuilds_an_index_made_before_folding(
+        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Revision 0009 rebuilds the index that an older silkroad filled without folding
+    Traditional characters."""
+    engine = make_engine(db_url)
+    with monkeypatch.context() as old_silkroad:
+        old_silkroad.setattr(fts_text_module, "to_simplified", lambda value: value)
+        upgrade(engine, "0008")
+        with Session(engine) as session:
+            ids = store(session, (*DOCS, TRADITIONAL))
+    with Session(engine) as session:
+        assert found(session, ids, "中亚") == ZH_ABOUT_CENTRAL_ASIA  # 中亞 is not in the index
+    upgrade(engine)
+    with Session(engine) as session:
+        assert found(session, ids, "中亚") == ZH_ABOUT_CENTRAL_ASIA | {"tw-rail"}
+        assert found(session, ids, "鐵路") == {"cku-rail", "tw-rail"}
+        assert index_drift(session).clean
+    engine.dispose()
+
+
 def test_downgrade_drops_the_index(engine: Engine) -> None:
     config = alembic_config(engine)
     with engine.begin() as conn:
@@ -532,6 +596,27 @@ def test_show_lists_sightings_and_snapshots(session: Session, corpus: dict[str, 
     as_dict = detail.as_dict()
     assert as_dict["sightings"][1]["snapshots"][0]["recorded"] is True
     assert as_dict["site_name"] == doc.source
+
+
+@pytest.mark.parametrize("source, site_name, site", [
+    (None, "127.0.0.1:8080", "127.0.0.1"),  # trafilatura's fallback in an older archive
+    (None, "Valley Courier", "Valley Courier"),
+    ("Steppe Wire", "127.0.0.1:8080", "Steppe Wire"),
+    ("Steppe Wire", "Valley Courier", "Steppe Wire"),
+])
+def test_site_is_the_source_else_the_declared_name_else_the_host(
+        session: Session, source: str | None, site_name: str, site: str) -> None:
+    doc = replace(BY_KEY["kz-rail"], source=source or "")
+    url = "http://127.0.0.1:8080/news/kz-rail"
+    with session.begin():
+        stored = record_fetch(session, replace(fetch_for(doc, url), source=source),
+                              replace(article_for(doc), site_name=site_name),
+                              run_id=None, outcome="article")
+    detail = article_detail(session, stored.article_id)  # type: ignore[arg-type]
+    assert detail.as_dict()["site"] == site
+    assert detail.as_dict()["site_name"] == (None if ":" in site_name else site_name)
+    [hit] = search_articles(session, "Khorgos")
+    assert hit.site == site and "site" not in hit.as_record()
 
 
 def test_show_unknown_id(session: Session, corpus: dict[str, int]) -> None:

@@ -15,6 +15,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy.orm import Session
 
+from crawler.analysis.topic_vocabulary import profile_tags
+from crawler.cli.demo_cmd import show_run_articles
 from crawler.cli.main import cli as silkroad
 from storage.records import RECORD_FIELDS
 from tests.search_corpus import BY_KEY, DOCS, keys_for, store
@@ -62,6 +64,14 @@ def test_search_phrase_finds_its_phrase(db_url: str, archive: dict[str, int]) ->
     assert "**gas pipeline**" in records[0]["snippet"]
 
 
+def test_search_and_not_excludes(db_url: str, archive: dict[str, int]) -> None:
+    result = run_cli("search", "China AND NOT Kazakhstan", "--format", "json", "--db", db_url)
+    assert result.returncode == 0, result.stderr
+    records = json.loads(result.stdout)
+    assert keys_for(archive, [r["id"] for r in records]) == {"tm-gas"}
+    assert not any("Kazakhstan" in r["title"] + r["text"] for r in records)
+
+
 LEAKS = ("Traceback", "fts5", "sqlite", "syntax error", "OperationalError", "tsquery",
          "psycopg", "ProgrammingError")
 
@@ -107,6 +117,12 @@ def test_search_csv_is_formula_safe(db_url: str, session: Session) -> None:
     (["--source", "Steppe Wire"], {"kz-rail"}),
     (["--since", "2025-03-01"], {"kz-rail"}),
     (["--until", "2025-03-01"], {"ru-rail"}),
+    (["--since", "2025-03"], {"kz-rail"}),
+    (["--since", "2025-05", "--until", "2025-05"], {"kz-rail"}),  # 2 May is in May
+    (["--until", "2025-02"], {"ru-rail"}),  # 8 February: through the month's last day
+    (["--since", "2025", "--until", "2025"], {"kz-rail", "ru-rail"}),
+    (["--until", "2024"], set()),
+    (["--since", "2026"], set()),
     (["--theme", "trade"], {"kz-rail"}),
     (["--limit", "1", "--lang", "en"], {"kz-rail"}),
 ])
@@ -116,6 +132,34 @@ def test_search_filter_options(db_url: str, archive: dict[str, int], args: list[
                             *args)
     assert code == 0, err
     assert keys_for(archive, [r["id"] for r in json.loads(out)]) == expected
+
+
+def test_export_takes_partial_dates(db_url: str, archive: dict[str, int]) -> None:
+    code, out, err = invoke("export", "--since", "2025-06", "--until", "2025-06", "--db", db_url)
+    assert code == 0, err
+    records = [json.loads(line) for line in out.splitlines()]
+    june = {d.key for d in DOCS if d.published.startswith("2025-06")}
+    assert keys_for(archive, [r["id"] for r in records]) == june == {"uz-water", "cku-rail",
+                                                                     "summit"}
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("zh", {"cku-rail", "summit", "aiib", "tw-rail"}),
+    ("ZH", {"cku-rail", "summit", "aiib", "tw-rail"}),
+    ("zh-Hant", {"tw-rail"}),
+    ("zh-hant", {"tw-rail"}),
+])
+def test_lang_zh_is_every_chinese(db_url: str, session: Session, lang: str,
+                                  expected: set[str]) -> None:
+    traditional = replace(BY_KEY["summit"], key="tw-rail", language="zh-Hant",
+                          title="中吉烏鐵路動工", text="中吉烏鐵路今年夏天動工。")
+    ids = store(session, (*DOCS, traditional))
+    session.close()
+    code, out, err = invoke("export", "--lang", lang, "--db", db_url)
+    assert code == 0, err
+    assert keys_for(ids, [json.loads(line)["id"] for line in out.splitlines()]) == expected
+    code, _, err = invoke("export", "--lang", "zh-Hans", "--db", db_url)
+    assert code == 2 and "languages: en, ru, zh, zh-Hant)" in err
 
 
 @pytest.mark.parametrize("query", ["AND", "pipeline OR", "(pipeline", "pipeline)", "", "*",
@@ -143,6 +187,7 @@ def test_show_json_and_table(db_url: str, archive: dict[str, int]) -> None:
     assert code == 0
     detail = json.loads(out)
     assert detail["title"] == BY_KEY["cku-rail"].title
+    assert detail["site"] == detail["source"] == BY_KEY["cku-rail"].source
     [sighting] = detail["sightings"]
     assert sighting["url"] == BY_KEY["cku-rail"].url and sighting["first_run_id"] == 1
     [snapshot] = sighting["snapshots"]
@@ -174,3 +219,20 @@ def test_stats_json_and_table(db_url: str, archive: dict[str, int]) -> None:
 def test_help_has_an_example(command: str) -> None:
     code, out, _ = invoke(command, "--help")
     assert code == 0 and "Example:" in out
+
+
+@pytest.mark.parametrize("command", ["search", "export"])
+def test_help_lists_the_themes_and_date_forms(command: str) -> None:
+    code, out, _ = invoke(command, "--help")
+    flat = " ".join(out.split())
+    assert code == 0 and "YYYY, YYYY-MM or YYYY-MM-DD" in flat
+    assert all(theme in flat for theme in profile_tags().themes)
+
+
+def test_demo_table_shows_whole_titles(db_url: str, archive: dict[str, int],
+                                       capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "250")
+    show_run_articles(db_url, {})
+    out = capsys.readouterr().out
+    assert len(BY_KEY["tm-gas"].title) > 48 and BY_KEY["tm-gas"].title in out

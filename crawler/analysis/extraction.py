@@ -37,6 +37,7 @@ from crawler.analysis.article_text import clean_article_text
 from crawler.analysis.authors import SEPARATOR, clean_authors
 from crawler.analysis.language import detect_language, normalise_language_tag
 from crawler.analysis.script import HAN_RANGES
+from crawler.analysis.site_names import declared_site_name
 from crawler.analysis.titles import headline
 from crawler.links.urls import is_http_url
 
@@ -213,7 +214,7 @@ def _article(document: Document, text: str, tree: HtmlElement, url: str,
         published=_publication_date(document.date, tree, url, metas),
         language=detect_language(body.text, html_lang=_page_language(tree),
                                  hint=language_hint),
-        site_name=_clean(document.sitename),
+        site_name=declared_site_name(_clean(document.sitename), url),
         canonical_url=declared_canonical_url(tree, url),
         description=_clean(document.description),
         page_title=page_title,

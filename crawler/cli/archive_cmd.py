@@ -15,7 +15,7 @@ from crawler.errors import UsageError
 from crawler.offline.reprocess import reprocess as reprocess_archive
 from crawler.offline.warc_import import IGNORED, check_readable, import_warcs
 from storage.engine import session_factory
-from storage.records import parse_day
+from storage.records import DATE_FORMS, parse_day
 
 
 def _progress(total: int | None = None) -> Progress:
@@ -80,7 +80,8 @@ def import_warc(files: tuple[Path, ...], source: str | None, db: str | None) -> 
 
 
 @click.command("reprocess")
-@click.option("--since", metavar="DATE", help="Only snapshots fetched on/after YYYY-MM-DD.")
+@click.option("--since", metavar="DATE",
+              help=f"Only snapshots fetched on/after DATE: {DATE_FORMS}.")
 @click.option("--source", metavar="NAME", help="Only pages of this source.")
 @db_option
 def reprocess(since: str | None, source: str | None, db: str | None) -> None:
@@ -94,7 +95,7 @@ def reprocess(since: str | None, source: str | None, db: str | None) -> None:
     Example:
       silkroad reprocess --since 2025-06-01 --source "Gazeta.uz"
     """
-    day = parse_day(since)
+    day = parse_day(since, option="--since")
     engine = open_archive(db)
     with Session(engine) as session:
         require_known_source(session, source)

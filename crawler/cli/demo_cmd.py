@@ -87,7 +87,7 @@ def show_run_articles(db_url: str, expected: dict) -> None:
     for record in records:
         table.add_row(
             str(record["id"]), record["language"] or "", " ".join(record["countries"]),
-            record["published"] or "", (record["title"] or "")[:48],
+            record["published"] or "", record["title"] or "",
             "\n".join(_short(url) for url in record["urls"]),
         )
     console.print(table)

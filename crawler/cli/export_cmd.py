@@ -12,6 +12,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crawler.analysis.topic_vocabulary import profile_tags
 from crawler.cli.common import (
     checked_db_url,
     console,
@@ -23,8 +24,9 @@ from crawler.cli.safe_output import STDOUT, output_file, output_stream, output_t
 from crawler.errors import UsageError
 from storage.engine import sqlite_file
 from storage.models import Source
-from storage.records import RECORD_FIELDS, ArticleFilter, iter_records, parse_day
+from storage.records import DATE_FORMS, RECORD_FIELDS, ArticleFilter, iter_records, parse_day
 from storage.sqlite_snapshot import write_sqlite_snapshot
+from storage.stats import held_values
 from storage.wacz_export import write_wacz
 from storage.warc_export import WARC_VERSIONS, write_warc
 
@@ -35,17 +37,29 @@ _COUNTRY_CODE = re.compile(r"[A-Za-z]{2}")
 _LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*")
 
 
+class ThemeOption(click.Option):
+    """``--theme``, whose help lists the topic profile's themes (read only for --help)."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        self.help = f"Theme: {', '.join(profile_tags().themes)}."
+        return super().get_help_record(ctx)
+
+
 def filter_options(func: Any) -> Any:
     for option in reversed(
         [
-            click.option("--lang", metavar="L", help="Language code, e.g. en, zh, ru."),
+            click.option("--lang", metavar="L",
+                         help="Language code, e.g. en, ru, zh-Hant; zh is zh-Hans and "
+                              "zh-Hant too."),
             click.option("--country", metavar="CC", help="ISO 3166 alpha-2 code, e.g. KZ."),
-            click.option("--theme", metavar="T", help="Theme, e.g. energy, transport, trade."),
+            click.option("--theme", metavar="T", cls=ThemeOption),
             click.option("--source", metavar="NAME", help="Source name as in the seeds file."),
             click.option("--since", metavar="DATE",
-                         help="Published (or first seen) on/after YYYY-MM-DD."),
+                         help=f"Published (or first seen) on/after DATE: {DATE_FORMS} "
+                              "(2025 is from 1 January)."),
             click.option("--until", metavar="DATE",
-                         help="Published (or first seen) on/before YYYY-MM-DD."),
+                         help=f"Published (or first seen) on/before DATE: {DATE_FORMS} "
+                              "(2025-06 is through 30 June)."),
         ]
     ):
         func = option(func)
@@ -55,16 +69,48 @@ def filter_options(func: Any) -> Any:
 def make_filter(lang: str | None, country: str | None, theme: str | None, source: str | None,
                 since: str | None, until: str | None) -> ArticleFilter:
     """The filters as given, refused (one line, exit 2) when they cannot match anything
-    by construction: a malformed code or date, or a period that ends before it starts."""
+    by construction: a malformed code or date, or a period that ends before it starts.
+    A year or a month is a period: ``--since`` takes its first day, ``--until`` its last."""
     if country is not None and not _COUNTRY_CODE.fullmatch(country):
         raise UsageError(f"--country wants an ISO 3166 alpha-2 code such as KZ, got {country!r}")
     if lang is not None and not _LANGUAGE_CODE.fullmatch(lang):
         raise UsageError(f"--lang wants a language code such as en, zh or ru, got {lang!r}")
-    first, last = parse_day(since), parse_day(until)
+    first = parse_day(since, option="--since")
+    last = parse_day(until, last=True, option="--until")
     if first and last and first > last:
         raise UsageError(f"--since {since} is after --until {until}")
     return ArticleFilter(language=lang, country=country, theme=theme, source=source,
                          since=first, until=last)
+
+
+def require_known_filters(session: Session, filters: ArticleFilter) -> None:
+    """A language, country, theme or source that no article can have is a mistake (a
+    typo, another archive), not an empty result: a one-line error listing the valid ones.
+    Countries and themes are those of the topic profile and any the archive holds."""
+    require_known_source(session, filters.source)
+    if filters.language is not None:
+        _require_language(session, filters.language)
+    tags = profile_tags()
+    for option, field, value, known in (
+            ("--country", "countries", (filters.country or "").upper(), tags.countries),
+            ("--theme", "themes", (filters.theme or "").lower(), tags.themes)):
+        if not value or value in known:
+            continue
+        held = held_values(session, field)
+        if value not in held:
+            valid = ", ".join((*known, *sorted(set(held) - set(known))))
+            raise UsageError(f"{option} {value!r} is not one of the {field} articles are "
+                             f"tagged with ({valid})")
+
+
+def _require_language(session: Session, language: str) -> None:
+    wanted = language.lower()
+    held = held_values(session, "language")
+    if any(code.lower() == wanted or code.lower().startswith(wanted + "-") for code in held):
+        return
+    codes = sorted(set(held) | {code.split("-")[0] for code in held})
+    listed = f"languages: {', '.join(codes)}" if codes else "the archive has none yet"
+    raise UsageError(f"--lang {language!r}: no article in that language ({listed})")
 
 
 def require_known_source(session: Session, name: str | None) -> None:
@@ -119,7 +165,7 @@ def export(fmt: str, output: str | None, force: bool, warc_version: str, lang: s
     \b
     Example:
       silkroad export --format jsonl --output archive.jsonl
-      silkroad export --format csv --country KZ --since 2025-01-01 > kz.csv
+      silkroad export --format csv --country KZ --since 2025 > kz.csv
       silkroad export --format warc --output archive.warc.gz
       silkroad export --format wacz --output archive.wacz   # open in ReplayWeb.page
       silkroad export --format sqlite -o team.sqlite --db postgresql://me@db/silkroad
@@ -144,7 +190,7 @@ def export(fmt: str, output: str | None, force: bool, warc_version: str, lang: s
     count = 0
     try:
         with Session(engine) as session:
-            require_known_source(session, source)
+            require_known_filters(session, filters)
             with output_stream(target) as stream:
                 if fmt == "jsonl":
                     for record in iter_records(session, filters):

@@ -16,6 +16,7 @@ from crawler.cli.common import (
     err_console,
     open_archive,
 )
+from crawler.cli.export_cmd import ThemeOption
 from crawler.cli.safe_output import output_stream, output_target
 from crawler.errors import UsageError
 from crawler.reporting.build import make_report
@@ -24,16 +25,19 @@ from crawler.reporting.filters import DEFAULT_QUIET_DAYS, ReportFilters
 from crawler.reporting.images import ChartImages, chart_images
 from storage.coverage import DEFAULT_TOP_STORIES
 from storage.engine import sqlite_file
+from storage.records import DATE_FORMS
 
 
 @click.command("report")
 @click.option("--output", "-o", metavar="FILE", required=True,
               help="The HTML file to write (whole or not at all); - is stdout.")
-@click.option("--since", metavar="DATE", help="Articles dated on/after YYYY-MM-DD.")
-@click.option("--until", metavar="DATE", help="Articles dated on/before YYYY-MM-DD.")
+@click.option("--since", metavar="DATE",
+              help=f"Articles dated on/after DATE: {DATE_FORMS} (2025 is from 1 January).")
+@click.option("--until", metavar="DATE",
+              help=f"Articles dated on/before DATE: {DATE_FORMS} (2025-06 is through 30 June).")
 @click.option("--country", metavar="CC",
               help="Only articles about this country (ISO code, e.g. KZ).")
-@click.option("--theme", metavar="T", help="Only articles on this theme (e.g. energy, transport).")
+@click.option("--theme", metavar="T", cls=ThemeOption)
 @click.option("--images", metavar="DIR",
               help="Also write each chart as DIR/NAME.png and DIR/NAME.svg (for slides); "
                    "DIR is created if its parent exists.")
@@ -58,7 +62,7 @@ def report(output: str, since: str | None, until: str | None, country: str | Non
     \b
     Example:
       silkroad report --output report.html
-      silkroad report -o kz-energy.html --country KZ --theme energy --since 2025-01-01
+      silkroad report -o kz-energy.html --country KZ --theme energy --since 2025
       silkroad report -o report.html --images slides/ --db sqlite:///demo.sqlite
     """
     filters = ReportFilters.parse(since, until, country, theme)

@@ -13,7 +13,7 @@ from rich.text import Text
 from sqlalchemy.orm import Session
 
 from crawler.cli.common import console, db_option, err_console, open_archive
-from crawler.cli.export_cmd import csv_cell, filter_options, make_filter, require_known_source
+from crawler.cli.export_cmd import csv_cell, filter_options, make_filter, require_known_filters
 from storage.records import RECORD_FIELDS
 from storage.search.query import parse_query
 from storage.search.ranked import DEFAULT_LIMIT, SearchHit, count_matches, search_articles
@@ -49,7 +49,7 @@ def _hits_table(hits: list[SearchHit], total: int) -> None:
     for hit in hits:
         record = hit.record
         article = _rich(hit.title, "bold")
-        about = " · ".join(filter(None, (record["source"], ",".join(record["countries"]))))
+        about = " · ".join(filter(None, (hit.site, ",".join(record["countries"]))))
         if about:
             article.append(f"  {about}", style="dim")
         article.append("\n")
@@ -78,22 +78,24 @@ def search(query: str, lang: str | None, country: str | None, theme: str | None,
       words            all must occur: gas pipeline
       "a phrase"       the words side by side: "gas pipeline"
       OR, NOT, ( )     either / but not / grouping: (railway OR 铁路) NOT Russia
+      AND, AND NOT     the same as a space / NOT: China AND NOT Kazakhstan
       prefix*          any word starting so: pipe*
-    Chinese matches any substring of two or more characters (中亚, 中吉乌铁路);
-    case and word forms (railway/railways, газопровод/газопровода) do not matter. JSON and CSV
+    Chinese matches any substring of two or more characters (中亚, 中吉乌铁路), in
+    Simplified or Traditional characters alike (中亞 finds 中亚); case and word forms
+    (railway/railways, газопровод/газопровода) do not matter. JSON and CSV
     records carry the export fields plus score and snippet (matches in **bold**).
 
     \b
     Example:
       silkroad search 中亚 --format json
-      silkroad search pipeline --country TM --since 2025-01-01
+      silkroad search pipeline --country TM --since 2025-06
       silkroad search '"gas pipeline" OR газопровод' --limit 5 --collapse
     """
     parsed = parse_query(query)
     filters = make_filter(lang, country, theme, source, since, until)
     engine = open_archive(db, readonly=True)
     with Session(engine) as session:
-        require_known_source(session, source)
+        require_known_filters(session, filters)
         hits = search_articles(session, parsed, filters, limit=limit, collapse=collapse)
         total = count_matches(session, parsed, filters) if fmt == "table" else len(hits)
     engine.dispose()
@@ -125,6 +127,14 @@ def _related_lines(title: str, related: tuple[Any, ...], current: int | None = N
         console.print(line)
 
 
+def _site(detail: ArticleDetail) -> str | None:
+    """The site's own name where it adds to the source's; the host of a sourceless one."""
+    source, declared = detail.record["source"], detail.metadata["site_name"]
+    if source is None:
+        return str(detail.metadata["site"])
+    return declared if declared != source else None
+
+
 def _detail_table(detail: ArticleDetail) -> None:
     record = detail.record
     console.print(Text(record["title"] or "(untitled)", style="bold"))
@@ -133,7 +143,7 @@ def _detail_table(detail: ArticleDetail) -> None:
     facts.add_column(overflow="fold")
     rows = {
         "id": record["id"], "url": record["url"], "source": record["source"],
-        "site": detail.metadata["site_name"], "author": record["author"],
+        "site": _site(detail), "author": record["author"],
         "published": record["published"], "language": record["language"],
         "countries": ", ".join(record["countries"]), "themes": ", ".join(record["themes"]),
         "relevance": record["relevance"], "first seen": record["first_seen"],

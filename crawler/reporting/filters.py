@@ -4,12 +4,10 @@ neither the topic profile nor the archive knows)."""
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import cache
 
-from crawler.analysis.topic import DEFAULT_PROFILE_PATH
+from crawler.analysis import topic_vocabulary
 from crawler.errors import UsageError
 from storage.coverage import TagValues
 from storage.records import ArticleFilter, parse_day
@@ -27,7 +25,8 @@ class ReportFilters:
     @classmethod
     def parse(cls, since: str | None = None, until: str | None = None,
               country: str | None = None, theme: str | None = None) -> ReportFilters:
-        first, last = parse_day(since), parse_day(until)
+        first = parse_day(since, option="--since")
+        last = parse_day(until, last=True, option="--until")
         if first and last and first > last:
             raise UsageError(f"--since {since} is after --until {until}")
         return cls(first, last, country.strip().upper() if country else None,
@@ -67,14 +66,10 @@ class ReportFilters:
                 raise UsageError(f"unknown {option} {value!r}; known: {', '.join(sorted(known))}")
 
 
-@cache
 def profile_tags() -> tuple[frozenset[str], frozenset[str]]:
     """The country codes and themes the topic profile tags articles with."""
-    with DEFAULT_PROFILE_PATH.open("rb") as handle:
-        profile = tomllib.load(handle)
-    countries = frozenset(table.get("code", key) for key, table in profile["countries"].items()
-                          if table.get("tag", True) and "side" in table)
-    return countries, frozenset(profile["themes"])
+    tags = topic_vocabulary.profile_tags()
+    return frozenset(tags.countries), frozenset(tags.themes)
 
 
 @dataclass(frozen=True)

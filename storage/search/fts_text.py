@@ -4,7 +4,9 @@ SQLite's ``unicode61`` tokenizer splits on spaces and punctuation, and
 Chinese has neither between words, so a sentence would index as one huge
 token. Rewriting every run of Han characters as its overlapping two-character
 pieces ("中吉乌铁路" -> "中吉 吉乌 乌铁 铁路") makes any substring of two or more
-characters a phrase of consecutive tokens, findable with stock FTS5. Stock
+characters a phrase of consecutive tokens, findable with stock FTS5. Traditional
+characters are folded to Simplified first, character by character
+(``crawler.analysis.han_variants``), so either script finds both. Stock
 matters: Datasette (stdlib ``sqlite3``, no extensions) must open and query the
 same index. Queries go through the same function, so both sides agree.
 
@@ -28,10 +30,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from operator import add
 
+from crawler.analysis.han_variants import to_simplified
 from crawler.analysis.script import HAN_RUN
 
 # Same-length replacements only, so offsets into the original text stay valid:
-# ё is written as е in most Russian text; \x01 and \x02 are our highlight markers.
+# ё is written as е in most Russian text; \x01 and \x02 are our highlight markers;
+# Traditional Chinese characters become Simplified (鐵路 finds 铁路 and back).
 _FOLD = (("ё", "е"), ("Ё", "Е"), ("\x01", " "), ("\x02", " "))
 
 
@@ -39,7 +43,7 @@ def _fold(value: str) -> str:
     for old, new in _FOLD:  # str.replace is far quicker than str.translate on non-ASCII
         if old in value:
             value = value.replace(old, new)
-    return value
+    return to_simplified(value)
 
 
 def bigrams(run: str) -> str:

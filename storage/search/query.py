@@ -1,8 +1,11 @@
 """The user's search syntax, parsed into a small tree and written out for each engine.
 
 Users write words, "quoted phrases", ``pipe*`` prefixes, AND / OR / NOT
-(uppercase; NOT is binary: ``pipeline NOT oil``) and parentheses; words next
-to each other must all match. The parser builds a tree of terms (a word or a
+(uppercase) and parentheses; words next to each other must all match. NOT
+excludes the term after it from what the terms beside it find: ``pipeline NOT
+oil``, ``pipeline AND NOT oil`` and ``NOT oil pipeline`` are the same query (the
+engines' NOT is binary, so a NOT with nothing beside it to search for is an
+error). The parser builds a tree of terms (a word or a
 phrase, maybe a prefix), AND, OR and NOT, which is rendered twice:
 
 * for SQLite FTS5, every term double-quoted after the same transform as the
@@ -187,7 +190,8 @@ def to_tsquery(node: Node, loose: bool = False) -> str:
 
 
 class _Parser:
-    """Recursive descent; NOT binds tighter than AND, AND tighter than OR (as in FTS5).
+    """Recursive descent; NOT binds tighter than AND, AND tighter than OR (as in FTS5),
+    and ``AND NOT`` is NOT.
 
     Each rule returns the tree of its part, or None when the part holds
     nothing searchable (say, a lone "&"), which the rule above then drops.
@@ -222,28 +226,34 @@ class _Parser:
         return _join(parts, "OR")
 
     def and_expr(self, depth: int) -> Node | None:
-        parts = [self.not_expr(depth)]
+        """Terms side by side, each maybe behind AND or NOT: the ones without NOT, all
+        of them, and none of the ones with NOT. ``a NOT b c``, ``a AND NOT b c`` and
+        ``NOT b a c`` all mean (a AND c) NOT b, as FTS5 would read the first."""
+        wanted: list[Node | None] = []
+        unwanted: list[Node | None] = []
         while True:
             token = self.peek()
             if token is None or token.kind == ")" or self.at_op("OR"):
-                return _join(parts, "AND")
+                break
             if self.at_op("AND"):
                 self.take()
-                self.expect_operand("AND")
-            parts.append(self.not_expr(depth))
-
-    def not_expr(self, depth: int) -> Node | None:
-        left = self.unary(depth)
-        while self.at_op("NOT"):
-            self.take()
-            self.expect_operand("NOT")
-            right = self.unary(depth)
-            if left is None:
-                raise QueryError("NOT needs something to search for before it, "
-                                 "e.g. pipeline NOT oil")
-            if right is not None:
-                left = Not(left, right)
-        return left
+                if not self.at_op("NOT"):
+                    self.expect_operand("AND")
+                    continue
+            if self.at_op("NOT"):
+                self.take()
+                self.expect_operand("NOT")
+                unwanted.append(self.unary(depth))
+            else:
+                wanted.append(self.unary(depth))
+        kept = _join(wanted, "AND")
+        if kept is None and any(part is not None for part in unwanted):
+            raise QueryError("NOT needs something to search for beside it, "
+                             "e.g. pipeline NOT oil")
+        for part in unwanted:
+            if part is not None and kept is not None:
+                kept = Not(kept, part)
+        return kept
 
     def unary(self, depth: int) -> Node | None:
         token = self.take()
@@ -269,7 +279,8 @@ class _Parser:
     def expect_operand(self, after: str | None) -> None:
         """Fail unless a term, phrase or ( comes next (``after``: the operator just read)."""
         token = self.peek()
-        if token is not None and token.kind not in (")", "op"):
+        if token is not None and (token.kind not in (")", "op")
+                                  or (token.value == "NOT" and after in (None, "OR"))):
             return
         if after is not None:
             raise QueryError(f"{after} needs a term after it, e.g. {_EXAMPLES[after]}")

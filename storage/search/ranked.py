@@ -44,6 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from crawler.analysis.site_names import site_label
 from crawler.errors import QueryError
 from storage.models import Article, Sighting, Source
 from storage.records import ArticleFilter, to_record
@@ -76,6 +77,7 @@ class SearchHit:
     score: float
     title: Snippet
     snippet: Snippet
+    site: str = ""  # the source's name, else the site's declared name, else its host
 
     def as_record(self) -> dict[str, Any]:
         """The export record plus ``score`` and ``snippet`` (matches in **bold**)."""
@@ -194,6 +196,7 @@ def search_articles(session: Session, query: str | ParsedQuery,
             score=round(float(score), 6),
             title=whole(article.title or "", title_spans),
             snippet=make_snippet(article.text, body_spans),
+            site=site_label(source, article.site_name, article.url),
         ))
     return hits
 
