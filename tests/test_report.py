@@ -256,8 +256,10 @@ def archive_place(place: dict[str, str]) -> dict[str, str]:  # noqa: F811
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--country", "XX"], "unknown --country 'XX'; known: AE, AF"),
-    (["--theme", "nosuch"], "unknown --theme 'nosuch'; known: agriculture"),
+    (["--country", "XX"],
+     "--country 'XX' is not one of the countries articles are tagged with (AE, AF"),
+    (["--theme", "nosuch"],
+     "--theme 'nosuch' is not one of the themes articles are tagged with (agriculture"),
     (["--since", "2025-13-01"], "not a date"),
     (["--until", "2025-6"], "--until: not a date (want YYYY, YYYY-MM or YYYY-MM-DD)"),
     (["--since", "2025-07", "--until", "2025-06"], "is after --until"),

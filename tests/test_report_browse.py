@@ -77,7 +77,7 @@ def test_the_report_is_served_with_its_filters(base: str) -> None:
 
 def test_a_bad_filter_is_explained(base: str) -> None:
     status, html = fetch(f"{base}/-/report?country=XX")
-    assert status == 400 and "unknown --country &#x27;XX&#x27;" in html
+    assert status == 400 and "--country &#x27;XX&#x27; is not one of the countries" in html
 
 
 def test_datasette_links_to_the_report(base: str) -> None:

@@ -24,6 +24,7 @@ from datasette import hookimpl
 from datasette.utils import path_with_replaced_args
 from markupsafe import Markup
 
+from crawler.analysis.site_names import site_label
 from crawler.browse import reading
 from crawler.browse.article_reader import ArticleReader
 from crawler.errors import QueryError
@@ -89,6 +90,7 @@ class TemplateHelpers:
     size = staticmethod(reading.size)
     label = staticmethod(reading.label)
     standfirst = staticmethod(reading.standfirst)
+    site = staticmethod(site_label)
 
     def __init__(self, datasette: Any) -> None:
         self._datasette = datasette

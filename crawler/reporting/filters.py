@@ -60,10 +60,12 @@ class ReportFilters:
     def check_known(self, archive: TagValues) -> None:
         """A country or theme nobody could have tagged is a typo, not an empty report."""
         countries, themes = profile_tags()
-        for option, value, known in (("--country", self.country, countries | archive.countries),
-                                     ("--theme", self.theme, themes | archive.themes)):
+        for option, field, value, known in (
+                ("--country", "countries", self.country, countries | archive.countries),
+                ("--theme", "themes", self.theme, themes | archive.themes)):
             if value is not None and value not in known:
-                raise UsageError(f"unknown {option} {value!r}; known: {', '.join(sorted(known))}")
+                raise UsageError(f"{option} {value!r} is not one of the {field} articles are "
+                                 f"tagged with ({', '.join(sorted(known))})")
 
 
 def profile_tags() -> tuple[frozenset[str], frozenset[str]]:
