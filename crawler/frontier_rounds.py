@@ -31,8 +31,9 @@ class RoundPlan:
     held: frozenset[str]
     heartbeat: bool = False
     maintain: bool = False
-    claims: dict[str, int] = field(default_factory=dict)
+    claims: dict[str, int] = field(default_factory=dict)  # host -> URLs to claim
     lease_want: int = 0
+    lease_budget: int = 0  # URLs to claim on the hosts newly leased, split among them
     release: dict[str, float] = field(default_factory=dict)  # host -> site delay
     unclaim: list[str] = field(default_factory=list)
     check_finished: bool = False
@@ -45,6 +46,7 @@ class RoundOutcome:
     leased: list[str] = field(default_factory=list)
     lost: set[str] = field(default_factory=set)
     claimed: dict[str, list[PendingRequest]] = field(default_factory=dict)
+    asked: dict[str, int] = field(default_factory=dict)  # host -> URLs asked for
     finished: bool = False
     share: int | None = None
 
@@ -53,11 +55,10 @@ class FrontierRounds:
     """The database side of one worker: its run, its session, its settings."""
 
     def __init__(self, sessions: sessionmaker[Session], *, run_id: int, session_id: int,
-                 claim_batch: int, lease_seconds: float, max_hosts: int, delay: float) -> None:
+                 lease_seconds: float, max_hosts: int, delay: float) -> None:
         self.sessions = sessions
         self.run_id = run_id
         self.session_id = session_id
-        self.claim_batch = claim_batch
         self.lease_seconds = lease_seconds
         self.max_hosts = max_hosts
         self.delay = delay
@@ -93,11 +94,12 @@ class FrontierRounds:
                 outcome.leased = leases.lease_hosts(session, session_id, run,
                                                     want=plan.lease_want, held=held,
                                                     until=until, now=now)
-            for host in [*plan.claims, *outcome.leased]:
-                if host in outcome.lost or host in plan.release:
+            outcome.asked = {**plan.claims, **split(plan.lease_budget, outcome.leased)}
+            for host, limit in outcome.asked.items():
+                if host in outcome.lost or host in plan.release or limit <= 0:
                     continue
                 outcome.claimed[host] = leases.claim(session, session_id, run, host,
-                                                     limit=self.claim_batch, now=now)
+                                                     limit=limit, now=now)
             if plan.check_finished:
                 outcome.finished = leases.session_finished(session, session_id, run, now=now)
         return outcome
@@ -110,3 +112,12 @@ class FrontierRounds:
                            reopen_at=leases.lease_until(now, self.delay))
             leases.release_runs(session, self.session_id, reopen_at=now,
                                 run_ids=[self.run_id])
+
+
+def split(budget: int, hosts: list[str]) -> dict[str, int]:
+    """``budget`` URLs over ``hosts`` as evenly as it goes (none for some if it is short)."""
+    if budget <= 0 or not hosts:
+        return {}
+    each, extra = divmod(budget, len(hosts))
+    return {host: each + (index < extra) for index, host in enumerate(hosts)
+            if each + (index < extra)}
