@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -49,19 +49,23 @@ class RoundOutcome:
     asked: dict[str, int] = field(default_factory=dict)  # host -> URLs asked for
     finished: bool = False
     share: int | None = None
+    budget_left: int | None = None  # pages the shared page budget allows still
 
 
 class FrontierRounds:
     """The database side of one worker: its run, its session, its settings."""
 
     def __init__(self, sessions: sessionmaker[Session], *, run_id: int, session_id: int,
-                 lease_seconds: float, max_hosts: int, delay: float) -> None:
+                 lease_seconds: float, max_hosts: int, delay: float,
+                 page_budget: int | None = None, budget_runs: Collection[int] = ()) -> None:
         self.sessions = sessions
         self.run_id = run_id
         self.session_id = session_id
         self.lease_seconds = lease_seconds
         self.max_hosts = max_hosts
         self.delay = delay
+        self.page_budget = page_budget
+        self.budget_runs = tuple(budget_runs) or (run_id,)
 
     def run(self, plan: RoundPlan) -> RoundOutcome:
         """On the frontier thread: one transaction."""
@@ -95,6 +99,11 @@ class FrontierRounds:
                                                     want=plan.lease_want, held=held,
                                                     until=until, now=now)
             outcome.asked = {**plan.claims, **split(plan.lease_budget, outcome.leased)}
+            if self.page_budget is not None and outcome.asked:
+                left = self.page_budget - leases.budget_spent(session, session_id,
+                                                              self.budget_runs)
+                outcome.asked = within(outcome.asked, left)
+                outcome.budget_left = max(0, left - sum(outcome.asked.values()))
             for host, limit in outcome.asked.items():
                 if host in outcome.lost or host in plan.release or limit <= 0:
                     continue
@@ -121,3 +130,14 @@ def split(budget: int, hosts: list[str]) -> dict[str, int]:
     each, extra = divmod(budget, len(hosts))
     return {host: each + (index < extra) for index, host in enumerate(hosts)
             if each + (index < extra)}
+
+
+def within(asked: dict[str, int], left: int) -> dict[str, int]:
+    """The claims cut down, in order, to what a page budget with ``left`` pages allows."""
+    kept = {}
+    for host, limit in asked.items():
+        if left <= 0:
+            break
+        kept[host] = min(limit, left)
+        left -= kept[host]
+    return kept

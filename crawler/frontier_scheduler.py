@@ -21,7 +21,11 @@ machine that reaches the archive. A worker's scheduler
   soon), and hands the work of dead workers back to the pool
   (storage/leases.py, storage/runs.py);
 - keeps its spider open while the session has pending work or another worker
-  holds a live lease (one that may still store pages with new links).
+  holds a live lease (one that may still store pages with new links);
+- with a page budget (``SILKROAD_PAGE_BUDGET``, shared by the runs of
+  ``SILKROAD_PAGE_BUDGET_RUNS``: the workers of one ``crawl --workers N
+  --max-pages M``), claims no more than the budget has left, and closes once it
+  is spent and what it claimed is stored.
 
 As one host is crawled by one worker at a time, Scrapy's per-slot delay,
 concurrency and AutoThrottle hold per site summed over all workers. The
@@ -66,7 +70,8 @@ SEEN_LIMIT = 200_000  # URLs remembered to spare the database duplicate inserts
 
 class FrontierScheduler(BaseScheduler):
     def __init__(self, crawler: Any, *, claim_batch: int, heartbeat_seconds: float,
-                 lease_seconds: float, max_hosts: int) -> None:
+                 lease_seconds: float, max_hosts: int, page_budget: int | None = None,
+                 budget_runs: tuple[int, ...] = ()) -> None:
         self.crawler = crawler
         self.claim_batch = max(1, claim_batch)
         self.heartbeat_seconds = heartbeat_seconds
@@ -77,6 +82,9 @@ class FrontierScheduler(BaseScheduler):
         self.max_hosts = min(self.max_hosts, self.claim_batch)  # each host needs a claim
         self.delay = crawler.settings.getfloat("DOWNLOAD_DELAY")
         self.share = self.max_hosts
+        self.page_budget = page_budget
+        self.budget_runs = budget_runs
+        self._budget_spent = self._closing = False
         self.spider: Any = None
         self.database: ArchiveDatabase | None = None
         self.record: Any = None
@@ -119,6 +127,9 @@ class FrontierScheduler(BaseScheduler):
             # A host waiting out its delay holds one request: one host per request slot.
             max_hosts=int(settings.get("SILKROAD_WORKER_HOSTS")
                           or settings.getint("CONCURRENT_REQUESTS", 16)),
+            page_budget=int(settings["SILKROAD_PAGE_BUDGET"])
+            if settings.get("SILKROAD_PAGE_BUDGET") else None,
+            budget_runs=tuple(int(run) for run in settings.getlist("SILKROAD_PAGE_BUDGET_RUNS")),
         )
 
     # -- Scrapy's scheduler interface ------------------------------------------
@@ -281,6 +292,12 @@ class FrontierScheduler(BaseScheduler):
         if self._finished and not self._ready_count and not self.recorder.busy:
             log.info("crawl session %d has nothing left to fetch", self.session_id)
             return
+        if (self._budget_spent and not self._outstanding and not self.recorder.busy
+                and not self._closing):
+            log.info("the page budget (%d pages) is spent", self.page_budget)
+            self._closing = True
+            asyncio.ensure_future(self.crawler.engine.close_spider_async(
+                reason="closespider_pagecount"))
         self._next_finish_check = 0.0
         raise DontCloseSpider
 
@@ -323,7 +340,8 @@ class FrontierScheduler(BaseScheduler):
             self._draining.add(host)
             plan.unclaim = self._drop_ready(host)
             active.discard(host)
-        plan.claims = self._claims(active, now)
+        if not self._budget_spent:
+            plan.claims = self._claims(active, now)
         for host in self._held:
             if self._outstanding.get(host) or self._ready.get(host):
                 continue
@@ -331,7 +349,8 @@ class FrontierScheduler(BaseScheduler):
                     host in self._empty_since
                     and now - self._empty_since[host] >= LINGER_SECONDS):
                 plan.release[host] = self._site_delay(host)
-        if len(active) < self.share and now - self._pool_empty_at >= RETRY_EMPTY_SECONDS:
+        if (len(active) < self.share and now - self._pool_empty_at >= RETRY_EMPTY_SECONDS
+                and not self._budget_spent):
             plan.lease_want = self.share - len(active)
             plan.lease_budget = self._free() - sum(plan.claims.values())
         idle = not self._ready_count and not self._outstanding and not self.recorder.busy
@@ -377,7 +396,8 @@ class FrontierScheduler(BaseScheduler):
         return FrontierRounds(self.database.sessions, run_id=self.run_id,
                               session_id=self.session_id,
                               lease_seconds=self.lease_seconds, max_hosts=self.max_hosts,
-                              delay=self.delay)
+                              delay=self.delay, page_budget=self.page_budget,
+                              budget_runs=self.budget_runs)
 
     def _apply(self, done: asyncio.Future[RoundOutcome], plan: RoundPlan, commits: int,
                enqueued: int) -> None:
@@ -393,6 +413,8 @@ class FrontierScheduler(BaseScheduler):
         stats = self.crawler.stats
         if outcome.share is not None:
             self.share = outcome.share
+        if outcome.budget_left == 0:
+            self._budget_spent = True
         for host in outcome.lost:
             log.warning("lost the lease on %s (expired and taken over)", host)
             self._drop_ready(host)
@@ -429,7 +451,7 @@ class FrontierScheduler(BaseScheduler):
         if (outcome.finished and commits == self._commits and enqueued == self._enqueued
                 and not self.recorder.busy):
             self._finished_at = (commits, enqueued)
-        if self._ready_count or self._finished:
+        if self._ready_count or self._finished or self._budget_spent:
             wake_engine(self.crawler)
 
     # -- requests that can never be done ---------------------------------------------

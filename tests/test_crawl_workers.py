@@ -179,6 +179,26 @@ def test_politeness_holds_per_site_over_all_workers(slow_web: CountingWeb, db_ur
     assert busiest_window(slow_web, 2.0) <= 5
 
 
+def test_max_pages_is_one_budget_for_all_the_workers(slow_web: CountingWeb, db_url: str,
+                                                     tmp_path: Path) -> None:
+    """`crawl --workers 2 --max-pages 40` fetches 40 pages in all (not 40 a worker) and
+    stores every one it fetched; like one process reaching its budget, it is complete."""
+    seeds = tmp_path / "sources.toml"
+    seeds.write_text(slow_web.seeds_toml(), encoding="utf-8")
+    budget = 40
+    done = run_cli("crawl", "--workers", "2", "--max-pages", str(budget), "--seeds",
+                   str(seeds), "--db", db_url, *WEB_CRAWL, timeout=240)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    counts = slow_web.fetch_counts()
+    assert len(counts) == budget and max(counts.values()) == 1, counts
+    runs = query(db_url, lambda s: s.scalars(select(CrawlRun).order_by(CrawlRun.id)).all())
+    assert [run.outcome for run in runs] == ["ok", "ok"]
+    stored = set(query(db_url, lambda s: s.scalars(
+        select(Page.url).where(~Page.url.endswith("/robots.txt"))).all()))
+    assert stored == set(counts)
+    assert "2 workers: runs" in done.stdout and "Crawl ok" in done.stdout
+
+
 def test_sigterm_stops_the_workers_and_the_next_crawl_resumes(slow_web: CountingWeb,
                                                                db_url: str,
                                                                tmp_path: Path) -> None:
