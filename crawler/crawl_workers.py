@@ -160,9 +160,13 @@ def _stop_on_signals(on_stop: Callable[[], None]) -> Iterator[None]:
 
 
 def run_workers(db_url: str, *, seeds_file: str, workers: int, resume: bool,
-                fetch_robots: bool, settings: dict[str, str], show_log: bool = False,
+                fetch_robots: bool, settings: dict[str, str], max_pages: int | None = None,
+                show_log: bool = False,
                 on_progress: Callable[[Progress], None] | None = None) -> WorkersReport:
     """Open the session, start the workers, wait for them, report on them.
+
+    ``max_pages`` is one page budget for the workers together (each claims what is
+    left of it in the frontier: crawler/frontier_scheduler.py), not one per worker.
 
     A worker's own summary is not shown (its stdout is dropped); its warnings and
     errors, or its whole log with ``show_log``, go to this process's stderr."""
@@ -174,6 +178,9 @@ def run_workers(db_url: str, *, seeds_file: str, workers: int, resume: bool,
                             fetch_robots=fetch_robots)
         if plan.resumed:
             log.warning("resuming the interrupted crawl session %d", plan.session_id)
+        if max_pages is not None:
+            settings = {**settings, "SILKROAD_PAGE_BUDGET": str(max_pages),
+                        "SILKROAD_PAGE_BUDGET_RUNS": ",".join(map(str, plan.run_ids))}
         children = RunningCrawls()
         stops = [0]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,8 +31,9 @@ class RoundPlan:
     held: frozenset[str]
     heartbeat: bool = False
     maintain: bool = False
-    claims: dict[str, int] = field(default_factory=dict)
+    claims: dict[str, int] = field(default_factory=dict)  # host -> URLs to claim
     lease_want: int = 0
+    lease_budget: int = 0  # URLs to claim on the hosts newly leased, split among them
     release: dict[str, float] = field(default_factory=dict)  # host -> site delay
     unclaim: list[str] = field(default_factory=list)
     check_finished: bool = False
@@ -45,22 +46,26 @@ class RoundOutcome:
     leased: list[str] = field(default_factory=list)
     lost: set[str] = field(default_factory=set)
     claimed: dict[str, list[PendingRequest]] = field(default_factory=dict)
+    asked: dict[str, int] = field(default_factory=dict)  # host -> URLs asked for
     finished: bool = False
     share: int | None = None
+    budget_left: int | None = None  # pages the shared page budget allows still
 
 
 class FrontierRounds:
     """The database side of one worker: its run, its session, its settings."""
 
     def __init__(self, sessions: sessionmaker[Session], *, run_id: int, session_id: int,
-                 claim_batch: int, lease_seconds: float, max_hosts: int, delay: float) -> None:
+                 lease_seconds: float, max_hosts: int, delay: float,
+                 page_budget: int | None = None, budget_runs: Collection[int] = ()) -> None:
         self.sessions = sessions
         self.run_id = run_id
         self.session_id = session_id
-        self.claim_batch = claim_batch
         self.lease_seconds = lease_seconds
         self.max_hosts = max_hosts
         self.delay = delay
+        self.page_budget = page_budget
+        self.budget_runs = tuple(budget_runs) or (run_id,)
 
     def run(self, plan: RoundPlan) -> RoundOutcome:
         """On the frontier thread: one transaction."""
@@ -93,11 +98,17 @@ class FrontierRounds:
                 outcome.leased = leases.lease_hosts(session, session_id, run,
                                                     want=plan.lease_want, held=held,
                                                     until=until, now=now)
-            for host in [*plan.claims, *outcome.leased]:
-                if host in outcome.lost or host in plan.release:
+            outcome.asked = {**plan.claims, **split(plan.lease_budget, outcome.leased)}
+            if self.page_budget is not None and outcome.asked:
+                left = self.page_budget - leases.budget_spent(session, session_id,
+                                                              self.budget_runs)
+                outcome.asked = within(outcome.asked, left)
+                outcome.budget_left = max(0, left - sum(outcome.asked.values()))
+            for host, limit in outcome.asked.items():
+                if host in outcome.lost or host in plan.release or limit <= 0:
                     continue
                 outcome.claimed[host] = leases.claim(session, session_id, run, host,
-                                                     limit=self.claim_batch, now=now)
+                                                     limit=limit, now=now)
             if plan.check_finished:
                 outcome.finished = leases.session_finished(session, session_id, run, now=now)
         return outcome
@@ -110,3 +121,23 @@ class FrontierRounds:
                            reopen_at=leases.lease_until(now, self.delay))
             leases.release_runs(session, self.session_id, reopen_at=now,
                                 run_ids=[self.run_id])
+
+
+def split(budget: int, hosts: list[str]) -> dict[str, int]:
+    """``budget`` URLs over ``hosts`` as evenly as it goes (none for some if it is short)."""
+    if budget <= 0 or not hosts:
+        return {}
+    each, extra = divmod(budget, len(hosts))
+    return {host: each + (index < extra) for index, host in enumerate(hosts)
+            if each + (index < extra)}
+
+
+def within(asked: dict[str, int], left: int) -> dict[str, int]:
+    """The claims cut down, in order, to what a page budget with ``left`` pages allows."""
+    kept = {}
+    for host, limit in asked.items():
+        if left <= 0:
+            break
+        kept[host] = min(limit, left)
+        left -= kept[host]
+    return kept

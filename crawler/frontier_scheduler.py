@@ -8,17 +8,24 @@ machine that reaches the archive. A worker's scheduler
   archive writer's transaction, with the page that linked to them); the
   frontier's one row per URL is the dupefilter of all workers;
 - leases a few hosts of its session (its fair share: hosts with work divided by
-  live workers), claims a small batch of each host's pending URLs and hands
-  them to the engine, never more than ``CONCURRENT_REQUESTS_PER_DOMAIN`` of one
-  host in the downloader at once (Scrapy 2.19 lets about 15 through with
-  ``DOWNLOAD_DELAY=0``, whatever that setting says), nor more than a claim
-  batch fetched and not yet stored;
+  live workers), claims their pending URLs and hands them to the engine, never
+  more than ``CONCURRENT_REQUESTS_PER_DOMAIN`` of one host in the downloader at
+  once (Scrapy 2.19 lets about 15 through with ``DOWNLOAD_DELAY=0``, whatever
+  that setting says);
+- holds at most one claim batch (``SILKROAD_CLAIM_BATCH``) claimed and not yet
+  stored, over all its hosts together: the batch is the worker's budget, split
+  over its hosts and claimed again as pages are stored, so a worker killed at
+  any moment costs at most that many pages fetched twice;
 - renews its leases and its run's heartbeat, gives back hosts it has nothing to
   do for (closed for the site's delay, so that the next worker does not fetch too
   soon), and hands the work of dead workers back to the pool
   (storage/leases.py, storage/runs.py);
 - keeps its spider open while the session has pending work or another worker
-  holds a live lease (one that may still store pages with new links).
+  holds a live lease (one that may still store pages with new links);
+- with a page budget (``SILKROAD_PAGE_BUDGET``, shared by the runs of
+  ``SILKROAD_PAGE_BUDGET_RUNS``: the workers of one ``crawl --workers N
+  --max-pages M``), claims no more than the budget has left, and closes once it
+  is spent and what it claimed is stored.
 
 As one host is crawled by one worker at a time, Scrapy's per-slot delay,
 concurrency and AutoThrottle hold per site summed over all workers. The
@@ -63,7 +70,8 @@ SEEN_LIMIT = 200_000  # URLs remembered to spare the database duplicate inserts
 
 class FrontierScheduler(BaseScheduler):
     def __init__(self, crawler: Any, *, claim_batch: int, heartbeat_seconds: float,
-                 lease_seconds: float, max_hosts: int) -> None:
+                 lease_seconds: float, max_hosts: int, page_budget: int | None = None,
+                 budget_runs: tuple[int, ...] = ()) -> None:
         self.crawler = crawler
         self.claim_batch = max(1, claim_batch)
         self.heartbeat_seconds = heartbeat_seconds
@@ -71,8 +79,12 @@ class FrontierScheduler(BaseScheduler):
         self.max_hosts = max(1, max_hosts)
         self.per_host = max(1, crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN", 8))
         self.window = max(self.claim_batch, self.per_host)
+        self.max_hosts = min(self.max_hosts, self.claim_batch)  # each host needs a claim
         self.delay = crawler.settings.getfloat("DOWNLOAD_DELAY")
         self.share = self.max_hosts
+        self.page_budget = page_budget
+        self.budget_runs = budget_runs
+        self._budget_spent = self._closing = False
         self.spider: Any = None
         self.database: ArchiveDatabase | None = None
         self.record: Any = None
@@ -107,12 +119,17 @@ class FrontierScheduler(BaseScheduler):
         settings = crawler.settings
         return cls(
             crawler,
-            claim_batch=settings.getint("SILKROAD_CLAIM_BATCH", 10),
+            # The budget bounds the worker's requests in flight: as many as Scrapy's.
+            claim_batch=int(settings.get("SILKROAD_CLAIM_BATCH")
+                            or settings.getint("CONCURRENT_REQUESTS", 16)),
             heartbeat_seconds=settings.getfloat("SILKROAD_HEARTBEAT_SECONDS", 5.0),
             lease_seconds=settings.getfloat("SILKROAD_LEASE_SECONDS", 30.0),
             # A host waiting out its delay holds one request: one host per request slot.
             max_hosts=int(settings.get("SILKROAD_WORKER_HOSTS")
                           or settings.getint("CONCURRENT_REQUESTS", 16)),
+            page_budget=int(settings["SILKROAD_PAGE_BUDGET"])
+            if settings.get("SILKROAD_PAGE_BUDGET") else None,
+            budget_runs=tuple(int(run) for run in settings.getlist("SILKROAD_PAGE_BUDGET_RUNS")),
         )
 
     # -- Scrapy's scheduler interface ------------------------------------------
@@ -275,6 +292,12 @@ class FrontierScheduler(BaseScheduler):
         if self._finished and not self._ready_count and not self.recorder.busy:
             log.info("crawl session %d has nothing left to fetch", self.session_id)
             return
+        if (self._budget_spent and not self._outstanding and not self.recorder.busy
+                and not self._closing):
+            log.info("the page budget (%d pages) is spent", self.page_budget)
+            self._closing = True
+            asyncio.ensure_future(self.crawler.engine.close_spider_async(
+                reason="closespider_pagecount"))
         self._next_finish_check = 0.0
         raise DontCloseSpider
 
@@ -317,12 +340,8 @@ class FrontierScheduler(BaseScheduler):
             self._draining.add(host)
             plan.unclaim = self._drop_ready(host)
             active.discard(host)
-        for host in active:
-            queue = len(self._ready.get(host, ()))
-            if (queue < self.per_host
-                    and len(self._outstanding.get(host, ())) < 2 * self.claim_batch
-                    and now - self._empty_since.get(host, -math.inf) >= RETRY_EMPTY_SECONDS):
-                plan.claims[host] = self.claim_batch
+        if not self._budget_spent:
+            plan.claims = self._claims(active, now)
         for host in self._held:
             if self._outstanding.get(host) or self._ready.get(host):
                 continue
@@ -330,8 +349,10 @@ class FrontierScheduler(BaseScheduler):
                     host in self._empty_since
                     and now - self._empty_since[host] >= LINGER_SECONDS):
                 plan.release[host] = self._site_delay(host)
-        if len(active) < self.share and now - self._pool_empty_at >= RETRY_EMPTY_SECONDS:
+        if (len(active) < self.share and now - self._pool_empty_at >= RETRY_EMPTY_SECONDS
+                and not self._budget_spent):
             plan.lease_want = self.share - len(active)
+            plan.lease_budget = self._free() - sum(plan.claims.values())
         idle = not self._ready_count and not self._outstanding and not self.recorder.busy
         if idle and now >= self._next_finish_check:
             plan.check_finished, self._next_finish_check = True, now + RETRY_EMPTY_SECONDS
@@ -340,12 +361,43 @@ class FrontierScheduler(BaseScheduler):
             return None
         return plan
 
+    def _free(self) -> int:
+        """What is left of the worker's budget: a claim batch, less the URLs it holds
+        claimed and not yet stored."""
+        return self.claim_batch - sum(map(len, self._outstanding.values()))
+
+    def _claims(self, active: set[str], now: float) -> dict[str, int]:
+        """The free budget split over the hosts that may have more: each first up to an
+        equal share of the whole budget (the hosts holding least first), then what is left
+        to the hosts with fewer requests ready than they may fetch at once."""
+        free = self._free()
+        hosts = [host for host in active
+                 if now - self._empty_since.get(host, -math.inf) >= RETRY_EMPTY_SECONDS]
+        if free <= 0 or not hosts:
+            return {}
+        hosts.sort(key=lambda host: len(self._outstanding.get(host, ())))
+        share = max(1, self.claim_batch // len(active))
+        claims: dict[str, int] = {}
+        for host in hosts:
+            want = min(free, share - len(self._outstanding.get(host, ())))
+            if want > 0:
+                claims[host] = want
+                free -= want
+        for host in hosts:
+            want = min(free, self.per_host - len(self._ready.get(host, ()))
+                       - claims.get(host, 0))
+            if want > 0:
+                claims[host] = claims.get(host, 0) + want
+                free -= want
+        return claims
+
     def _rounds(self) -> FrontierRounds:
         assert self.database is not None
         return FrontierRounds(self.database.sessions, run_id=self.run_id,
-                              session_id=self.session_id, claim_batch=self.claim_batch,
+                              session_id=self.session_id,
                               lease_seconds=self.lease_seconds, max_hosts=self.max_hosts,
-                              delay=self.delay)
+                              delay=self.delay, page_budget=self.page_budget,
+                              budget_runs=self.budget_runs)
 
     def _apply(self, done: asyncio.Future[RoundOutcome], plan: RoundPlan, commits: int,
                enqueued: int) -> None:
@@ -361,6 +413,8 @@ class FrontierScheduler(BaseScheduler):
         stats = self.crawler.stats
         if outcome.share is not None:
             self.share = outcome.share
+        if outcome.budget_left == 0:
+            self._budget_spent = True
         for host in outcome.lost:
             log.warning("lost the lease on %s (expired and taken over)", host)
             self._drop_ready(host)
@@ -377,7 +431,7 @@ class FrontierScheduler(BaseScheduler):
             self._pool_empty_at = now
         unknown: list[str] = []
         for host, entries in outcome.claimed.items():
-            if len(entries) < self.claim_batch:
+            if len(entries) < outcome.asked.get(host, 0):
                 self._empty_since.setdefault(host, now)
             else:
                 self._empty_since.pop(host, None)
@@ -397,7 +451,7 @@ class FrontierScheduler(BaseScheduler):
         if (outcome.finished and commits == self._commits and enqueued == self._enqueued
                 and not self.recorder.busy):
             self._finished_at = (commits, enqueued)
-        if self._ready_count or self._finished:
+        if self._ready_count or self._finished or self._budget_spent:
             wake_engine(self.crawler)
 
     # -- requests that can never be done ---------------------------------------------

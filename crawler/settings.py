@@ -33,7 +33,13 @@ SILKROAD_RESUME = True  # continue an interrupted crawl from its database fronti
 # Crawl workers (crawler/frontier_scheduler.py): every crawl is one worker of a session
 # whose frontier is in the archive; `silkroad crawl --workers N` and `silkroad worker` add more.
 SILKROAD_SESSION_ID = None  # join this crawl session (set by `silkroad worker`)
-SILKROAD_CLAIM_BATCH = 10  # URLs of a host claimed at once; at most this many fetched, unstored
+# URLs one worker holds claimed and not yet stored, over all its hosts: what a kill -9
+# of it costs at most in pages fetched twice. None: CONCURRENT_REQUESTS (it bounds those too).
+SILKROAD_CLAIM_BATCH = None
+# A page budget shared by crawl workers (`crawl --workers N --max-pages M` sets both):
+# the runs named claim at most this many URLs together. One process: CLOSESPIDER_PAGECOUNT.
+SILKROAD_PAGE_BUDGET = None
+SILKROAD_PAGE_BUDGET_RUNS = None  # run ids sharing it, comma-separated; None: this run alone
 SILKROAD_WORKER_HOSTS = None  # hosts one worker leases at most; None: CONCURRENT_REQUESTS
 SILKROAD_HEARTBEAT_SECONDS = 5.0  # renews the worker's leases and its run's heartbeat
 SILKROAD_LEASE_SECONDS = 30.0  # a host lease not renewed for this long is anyone's

@@ -174,6 +174,19 @@ def release_runs(session: Session, session_id: int, *, reopen_at: datetime,
         .values(run_id=None, expires_at=reopen_at).execution_options(synchronize_session=False))
 
 
+def budget_spent(session: Session, session_id: int, run_ids: Collection[int]) -> int:
+    """URLs of the session that runs ``run_ids`` claimed: those stored (a done row keeps
+    its claimant) and those held now, what a page budget shared by those runs has spent.
+
+    It locks the first of those runs' rows until the caller's transaction ends, so that
+    workers sharing one budget count and claim one at a time and never spend its last
+    pages twice (SQLite's writer lock does the same there)."""
+    session.execute(select(CrawlRun.id).where(CrawlRun.id == min(run_ids)).with_for_update())
+    return session.scalar(
+        select(func.count()).select_from(F)
+        .where(F.session_id == session_id, F.claimed_by.in_(list(run_ids)))) or 0
+
+
 def session_finished(session: Session, session_id: int, run_id: int, *, now: datetime) -> bool:
     """Nothing left to fetch: no pending request, and no other worker holds a live lease
     (one that does may still be storing pages that bring new links)."""

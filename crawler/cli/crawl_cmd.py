@@ -76,7 +76,7 @@ def crawl_and_report(settings: object, db_url: str, *, quiet_logs: bool) -> Craw
 @click.option("--workers", type=click.IntRange(min=1), metavar="N",
               help="Crawl with N worker processes sharing the session's frontier "
                    "(one site is still crawled by one worker at a time); --max-pages is "
-                   "then per worker. More can join with `silkroad worker`.")
+                   "then for all of them together. More can join with `silkroad worker`.")
 @setting_option
 @click.option("--log", "show_log", is_flag=True, help="Show Scrapy's INFO log instead of progress.")
 def crawl(seeds: str | None, db: str | None, max_pages: int | None, depth: int | None, resume: bool,
@@ -118,8 +118,6 @@ def crawl_with_workers(db_url: str, seeds_file: str, workers: int, *, resume: bo
     settings = crawl_settings(seeds_file=seeds_file, db_url=db_url, max_pages=max_pages,
                               depth=depth, overrides=overrides)
     passed = dict(overrides)
-    if max_pages is not None:
-        passed["CLOSESPIDER_PAGECOUNT"] = str(max_pages)
     if depth is not None:
         passed["DEPTH_LIMIT"] = str(depth)
     spinner = WorkersProgress(console)
@@ -127,7 +125,8 @@ def crawl_with_workers(db_url: str, seeds_file: str, workers: int, *, resume: bo
         report = run_workers(
             db_url, seeds_file=str(Path(seeds_file).resolve()), workers=workers,
             resume=resume, fetch_robots=not settings.getbool("ROBOTSTXT_OBEY"),
-            settings=passed, show_log=show_log, on_progress=spinner.update)
+            settings=passed, max_pages=max_pages, show_log=show_log,
+            on_progress=spinner.update)
     finally:
         spinner.stop()
     print_workers_summary(console, report, display_url(db_url))

@@ -15,6 +15,7 @@ and a farm page's tree is 45 MB (a dozen queued pages made a 1 GB crawl).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
 
@@ -23,28 +24,48 @@ from scrapy.link import Link
 from scrapy.linkextractors import LinkExtractor
 from scrapy.linkextractors.lxmlhtml import LxmlParserLinkExtractor
 from scrapy.selector import Selector
+from scrapy.utils.misc import arg_to_iter
 from scrapy.utils.response import get_base_url
 
 _ANCHORS = "count(//a[@href]|//area[@href])"
+_XHTML = "{http://www.w3.org/1999/xhtml}"  # Scrapy matches XHTML tags by local name
 _FEEDS = "//link[@rel='alternate'][contains(@type,'rss') or contains(@type,'atom')]/@href"
 
 
 class _FirstLinks(LxmlParserLinkExtractor):
     max_links = 0
+    tags: tuple[str, ...] = ()
 
-    def _iter_links(self, document: Any) -> Any:
-        return islice(super()._iter_links(document), self.max_links)
+    def _iter_links(self, document: Any) -> Iterator[tuple[Any, str, str]]:
+        """The first ``max_links`` anchors, each href once. lxml finds the anchor tags
+        (Scrapy's loop visits every element in Python), and a page repeats most of its
+        links (navigation, a headline and its picture): resolving each again cost more
+        than the rest of a crawl worker's work on the page, for the link kept anyway."""
+        anchors = (super()._iter_links(document) if not self.tags else (
+            (element, attribute, value)
+            for element in document.iter(*self.tags)
+            if self.scan_tag(element.tag.removeprefix(_XHTML))
+            for attribute, value in element.attrib.items() if self.scan_attr(attribute)))
+        seen: set[str] = set()
+        for element, attribute, value in islice(anchors, self.max_links):
+            if self.unique:
+                if value in seen:
+                    continue
+                seen.add(value)
+            yield element, attribute, value
 
 
 class BoundedLinkExtractor(LinkExtractor):
     """Scrapy's LinkExtractor over the first ``max_links`` anchors of a page."""
 
-    def __init__(self, max_links: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, max_links: int, *, tags: str | Iterable[str] = ("a", "area"),
+                 **kwargs: Any) -> None:
+        super().__init__(tags=tags, **kwargs)
         self.max_links = max_links
         bounded = _FirstLinks.__new__(_FirstLinks)
         bounded.__dict__.update(self.link_extractor.__dict__)
         bounded.max_links = max_links
+        bounded.tags = tuple(name for tag in arg_to_iter(tags) for name in (tag, _XHTML + tag))
         self.link_extractor = bounded
 
     def page_links(self, response: TextResponse) -> tuple[list[Link], list[str], int]:
