@@ -22,13 +22,20 @@ common words), every match is ranked, as on SQLite, so a query finds nothing
 only when nothing matches. ``count_matches`` always counts every match. The
 narrower alternatives measured no better: the tsvectors barely compress (lz4 or
 no compression changed the size by 2%), so reading them is the cost.
+
+Reading a document is the whole cost (ranking adds next to nothing), and the
+planner does not know it: it prices ``@@`` as a cheap comparison, and would
+check it row by row, reading a document per row, wherever that saves a sort or
+an index. So every search statement runs without sequential scans (``_run``)
+and the candidates come from the GIN index alone (``_ranked_candidates``):
+a document is read only to rank it, or to check a phrase or NOT.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -40,6 +47,7 @@ from sqlalchemy import (
     literal_column,
     select,
     table,
+    text,
 )
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -86,11 +94,11 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class _Index:
-    """One engine's index as parts of a SELECT: what to read, the match, the score."""
+    """One engine's index as parts of a SELECT: what to read, the score, the order."""
 
     source: Any
     article_id: ColumnElement[Any]
-    match: ColumnElement[bool]
+    match: tuple[ColumnElement[bool], ...]  # none where ``source`` holds only matches
     score: ColumnElement[Any]  # higher is better
     order: tuple[ColumnElement[Any], ...]  # best first
     extra: tuple[ColumnElement[bool], ...] = ()
@@ -100,18 +108,41 @@ def _tsquery(name: str, value: str) -> ColumnElement[Any]:
     return func.to_tsquery(literal_column(f"'{PG_CONFIG}'::regconfig"), bindparam(name, value))
 
 
+def _pg_rank(document: ColumnElement[Any], query: ColumnElement[Any]) -> ColumnElement[Any]:
+    return func.ts_rank(literal_column(PG_WEIGHTS), document, query)
+
+
+def _pg_matches(name: str, tsquery: str) -> Any:
+    """The rows of ``article_search`` that match, found by the GIN index alone.
+
+    A materialized CTE, and no sequential scans (``_run``): the planner prices
+    ``@@`` as a cheap comparison, when on a row it reads the document from TOAST.
+    Left to itself it walks the primary key backwards checking ``@@`` on each row
+    (for "newest first"), walks the filtered articles checking each one, or scans
+    the whole table for a common word: 0.3-1.1 s for one word at 100,000 articles,
+    against 30 ms this way (``tests/benchmarks/search_bench.py``).
+    """
+    document = article_search.c.document
+    return select(article_search.c.article_id, document).where(
+        document.op("@@")(_tsquery(name, tsquery))).cte(f"{name}_matches") \
+        .prefix_with("MATERIALIZED")
+
+
+def _pg_index(name: str, tsquery: str) -> _Index:
+    matches = _pg_matches(name, tsquery)
+    rank = _pg_rank(matches.c.document, _tsquery(name, tsquery))
+    # Equal ranks, newest first: the same order whatever the LIMIT.
+    return _Index(matches, matches.c.article_id, (), rank,
+                  (rank.desc(), matches.c.article_id.desc()))
+
+
 def _index(parsed: ParsedQuery, dialect: str) -> _Index:
     if dialect == "postgresql":
-        query = _tsquery("tsquery", parsed.tsquery)
-        document = article_search.c.document
-        rank = func.ts_rank(literal_column(PG_WEIGHTS), document, query)
-        # Equal ranks, newest first: the same order whatever the LIMIT.
-        return _Index(article_search, article_search.c.article_id, document.op("@@")(query),
-                      rank, (rank.desc(), article_search.c.article_id.desc()))
+        return _pg_index("tsquery", parsed.tsquery)
     rank = articles_fts.c.rank
-    return _Index(articles_fts, articles_fts.c.rowid,
-                  literal_column(FTS_TABLE).op("MATCH")(bindparam("fts_query", parsed.fts)),
-                  -rank, (rank,), (rank.op("MATCH")(bindparam("ranking", RANKING)),))
+    match = literal_column(FTS_TABLE).op("MATCH")(bindparam("fts_query", parsed.fts))
+    return _Index(articles_fts, articles_fts.c.rowid, (match,), -rank, (rank,),
+                  (rank.op("MATCH")(bindparam("ranking", RANKING)),))
 
 
 def _dialect(session: Session) -> str:
@@ -119,7 +150,7 @@ def _dialect(session: Session) -> str:
 
 
 def _matches(index: _Index, filters: ArticleFilter | None, query: Select[Any]) -> Select[Any]:
-    query = query.select_from(index.source).where(index.match)
+    query = query.select_from(index.source).where(*index.match)
     filters = filters or ArticleFilter()
     if filters != ArticleFilter():
         query = filters.apply(query.join(Article, Article.id == index.article_id))
@@ -134,20 +165,26 @@ def ranked_ids_query(parsed: ParsedQuery, filters: ArticleFilter | None = None,
     Only ids and scores go through the ranking; the articles themselves are
     read afterwards for the few that are shown.
     """
-    index = _index(parsed, dialect)
     if dialect == "postgresql" and bounded:
-        loose = replace(index, match=article_search.c.document.op("@@")(
-            _tsquery("loose", parsed.loose)))
-        newest = _matches(loose, filters, select(article_search.c.article_id,
-                                                 article_search.c.document))
-        chosen = newest.order_by(article_search.c.article_id.desc()).limit(PG_RANK_CANDIDATES) \
-            .subquery("candidates")
-        query = _tsquery("tsquery", parsed.tsquery)
-        rank = func.ts_rank(literal_column(PG_WEIGHTS), chosen.c.document, query)
-        return select(chosen.c.article_id, rank).where(
-            chosen.c.document.op("@@")(query)).order_by(rank.desc(), chosen.c.article_id.desc())
+        return _ranked_candidates(parsed, filters)
+    index = _index(parsed, dialect)
     query = select(index.article_id, index.score).where(*index.extra)
     return _matches(index, filters, query).order_by(*index.order)
+
+
+def _ranked_candidates(parsed: ParsedQuery, filters: ArticleFilter | None) -> Select[Any]:
+    """The newest ``PG_RANK_CANDIDATES`` loose matches, checked and ranked: a
+    document is read only to rank it (and check a phrase or NOT)."""
+    loose = _pg_index("loose", parsed.loose)
+    newest = _matches(loose, filters, select(loose.article_id, loose.source.c.document))
+    chosen = newest.order_by(loose.article_id.desc()).limit(PG_RANK_CANDIDATES) \
+        .subquery("candidates")
+    query = _tsquery("tsquery", parsed.tsquery)
+    rank = _pg_rank(chosen.c.document, query)
+    ranked = select(chosen.c.article_id, rank)
+    if parsed.loose != parsed.tsquery:  # a phrase or NOT: only the document can tell
+        ranked = ranked.where(chosen.c.document.op("@@")(query))
+    return ranked.order_by(rank.desc(), chosen.c.article_id.desc())
 
 
 def count_matches(session: Session, query: str | ParsedQuery,
@@ -232,9 +269,21 @@ def _one_per_cluster(session: Session, ranked: list[Any]) -> list[Any]:
 _PG_QUERY_STATES = ("42601", "54")
 
 
+# See _pg_matches: a word in most articles made a sequential scan that read every
+# document (0.6 s at 100,000 articles, against 10 ms through the GIN index).
+_PG_NO_SEQSCAN = text("SET LOCAL enable_seqscan = off")
+_PG_SEQSCAN_DEFAULT = text("SET LOCAL enable_seqscan TO DEFAULT")
+
+
 def _run(session: Session, statement: Any) -> Any:
+    postgres = _dialect(session) == "postgresql"
     try:
-        return session.execute(statement)
+        if postgres:
+            session.execute(_PG_NO_SEQSCAN)
+        result = session.execute(statement)
+        if postgres:
+            session.execute(_PG_SEQSCAN_DEFAULT)
+        return result
     except DBAPIError as exc:
         # Input is quoted, so this is rare (e.g. a query the engine finds too complex);
         # the engine's own wording means nothing to the user.
