@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from storage.models import Article, Sighting, Source
 from storage.portable_sql import json_elements, timestamp_prefix
 from storage.records import ArticleFilter
-from storage.stats import held_values
 
 UNKNOWN = "(unknown)"
 DEFAULT_TOP_STORIES = 15
@@ -77,14 +76,6 @@ class Coverage:
     reposted: tuple[RepostedStory, ...]
 
 
-@dataclass(frozen=True)
-class TagValues:
-    """The country codes and themes the archive's articles carry."""
-
-    countries: frozenset[str]
-    themes: frozenset[str]
-
-
 def coverage(session: Session, filters: ArticleFilter | None = None, *,
              top_stories: int = DEFAULT_TOP_STORIES) -> Coverage:
     """Everything the report shows, for the articles that match ``filters``."""
@@ -118,11 +109,6 @@ def archive_last_day(session: Session) -> str | None:
     was first seen: a page that claims to be published next year is not news of today."""
     crawled = select(func.max(timestamp_prefix(Article.first_seen_at, 10))).scalar_subquery()
     return session.scalar(select(func.max(ARTICLE_DAY)).where(ARTICLE_DAY <= crawled))
-
-
-def tag_values(session: Session) -> TagValues:
-    return TagValues(frozenset(held_values(session, "countries")),
-                     frozenset(held_values(session, "themes")))
 
 
 def _ordered_months(rows: Any) -> tuple[MonthCount, ...]:

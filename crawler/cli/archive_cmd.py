@@ -10,11 +10,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from sqlalchemy.orm import Session
 
 from crawler.cli.common import console, db_option, err_console, open_archive
-from crawler.cli.export_cmd import require_known_source
 from crawler.errors import UsageError
 from crawler.offline.reprocess import reprocess as reprocess_archive
 from crawler.offline.warc_import import IGNORED, check_readable, import_warcs
 from storage.engine import session_factory
+from storage.known_values import require_known_source
 from storage.records import DATE_FORMS, parse_day
 
 

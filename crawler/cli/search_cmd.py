@@ -13,7 +13,8 @@ from rich.text import Text
 from sqlalchemy.orm import Session
 
 from crawler.cli.common import console, db_option, err_console, open_archive
-from crawler.cli.export_cmd import csv_cell, filter_options, make_filter, require_known_filters
+from crawler.cli.export_cmd import csv_cell, filter_options, make_filter
+from storage.known_values import require_known_filters
 from storage.records import RECORD_FIELDS
 from storage.search.query import parse_query
 from storage.search.ranked import DEFAULT_LIMIT, SearchHit, count_matches, search_articles

@@ -11,7 +11,8 @@ from crawler.reporting.charts import Chart, build_charts
 from crawler.reporting.filters import DEFAULT_QUIET_DAYS, QuietRule, ReportFilters
 from crawler.reporting.page import ReportPage, render_page
 from crawler.timeutil import utcnow
-from storage.coverage import DEFAULT_TOP_STORIES, Coverage, coverage, tag_values
+from storage.coverage import DEFAULT_TOP_STORIES, Coverage, coverage
+from storage.known_values import require_known_filters
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ def make_report(session: Session, filters: ReportFilters, *, archive: str,
     """The report of the archive ``session`` reads; ``archive`` names it on the page.
     ``form_action``: the page carries a filter form that submits there (the browser's
     view); the file written by `silkroad report` has none."""
-    filters.check_known(tag_values(session))
+    require_known_filters(session, filters.article_filter())
     figures = coverage(session, filters.article_filter(), top_stories=top)
     quiet = QuietRule.for_archive(quiet_days, figures.archive_last_day, filters.until)
     charts = build_charts(figures, quiet)

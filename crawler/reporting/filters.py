@@ -7,9 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from crawler.analysis import topic_vocabulary
 from crawler.errors import UsageError
-from storage.coverage import TagValues
 from storage.records import ArticleFilter, parse_day
 
 DEFAULT_QUIET_DAYS = 30
@@ -56,22 +54,6 @@ class ReportFilters:
         if self.theme:
             parts.append(f"on theme {self.theme}")
         return "articles " + ", ".join(parts)
-
-    def check_known(self, archive: TagValues) -> None:
-        """A country or theme nobody could have tagged is a typo, not an empty report."""
-        countries, themes = profile_tags()
-        for option, field, value, known in (
-                ("--country", "countries", self.country, countries | archive.countries),
-                ("--theme", "themes", self.theme, themes | archive.themes)):
-            if value is not None and value not in known:
-                raise UsageError(f"{option} {value!r} is not one of the {field} articles are "
-                                 f"tagged with ({', '.join(sorted(known))})")
-
-
-def profile_tags() -> tuple[frozenset[str], frozenset[str]]:
-    """The country codes and themes the topic profile tags articles with."""
-    tags = topic_vocabulary.profile_tags()
-    return frozenset(tags.countries), frozenset(tags.themes)
 
 
 @dataclass(frozen=True)
