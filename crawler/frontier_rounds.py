@@ -94,9 +94,15 @@ class FrontierRounds:
                 leases.release(session, session_id, run, [host],
                                reopen_at=leases.lease_until(now, delay))
             held = set(plan.held) - outcome.lost - set(plan.release)
-            if plan.lease_want:
+            want = plan.lease_want
+            if want and outcome.share is not None:
+                # The share the reactor planned with may be stale (a worker's first round
+                # plans with its most): taking more would leave a starting worker idle
+                # until this one gave the surplus back.
+                want = min(want, outcome.share - len(held))
+            if want > 0:
                 outcome.leased = leases.lease_hosts(session, session_id, run,
-                                                    want=plan.lease_want, held=held,
+                                                    want=want, held=held,
                                                     until=until, now=now)
             outcome.asked = {**plan.claims, **split(plan.lease_budget, outcome.leased)}
             if self.page_budget is not None and outcome.asked:

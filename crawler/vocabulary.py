@@ -111,7 +111,7 @@ class Stat:
 
     CONDITIONAL_REQUESTS = "silkroad/conditional_requests"
     SKIPPED_NOT_HTML = "silkroad/skipped_not_html"
-    LINKS_OFF_SCOPE = "silkroad/links_off_scope"
+    LINKS_OFF_SCOPE = "silkroad/links_off_scope"  # distinct links, per crawl process
     FEEDS_EMPTY_OR_BROKEN = "silkroad/feeds_empty_or_broken"
     SITEMAPS_BROKEN = "silkroad/sitemaps_broken"
     UNFETCHED_AT_CLOSE = "silkroad/unfetched_at_close"

@@ -78,12 +78,15 @@ def start_run(
 
 def adopt_run(session: Session, run_id: int, resumed: int | None) -> CrawlRun:
     """The row a launcher created for this crawl (``SILKROAD_RUN_ID``), joined to the
-    session it resumes (a launcher of workers set the session already)."""
+    session it resumes (a launcher of workers set the session already). The run starts
+    now, as a run this process made itself would: a launcher's row predates the child's
+    start-up, and a worker's pages per second should not count it."""
     run = session.get(CrawlRun, run_id)
     if run is None:
         raise ValueError(f"SILKROAD_RUN_ID={run_id}: no such crawl run")
     run.session_id = resumed or run.session_id or run.id
-    run.hostname, run.heartbeat_at = this_host(), utcnow()
+    now = utcnow()
+    run.hostname, run.heartbeat_at, run.started_at = this_host(), now, now
     return run
 
 

@@ -237,3 +237,28 @@ def test_upgrading_gives_pending_requests_their_host(db_url: str) -> None:
                                now=utcnow()) == ["silk.example", "wire.example"]
     finally:
         engine.dispose()
+
+
+def test_a_first_round_leases_no_more_than_the_fair_share(engine: Engine) -> None:
+    """A worker plans its first round before it knows how many workers share the session:
+    the round leases its fair share only, so the worker starting next finds hosts free."""
+    from sqlalchemy.orm import sessionmaker
+
+    from crawler.frontier_rounds import FrontierRounds, RoundPlan
+
+    session_id, (a, b) = new_session(engine)
+    add(engine, session_id, [p for n in range(8) for p in pages(f"h{n}.example", 3)])
+    sessions = sessionmaker(engine)
+
+    def first_round(run_id: int) -> list[str]:
+        rounds = FrontierRounds(sessions, run_id=run_id, session_id=session_id,
+                                lease_seconds=30, max_hosts=64, delay=0)
+        plan = RoundPlan(held=frozenset(), maintain=True, lease_want=64, lease_budget=64)
+        outcome = rounds.run(plan)
+        assert outcome.share == 4
+        assert sum(map(len, outcome.claimed.values())) == 12  # 3 pages on each host
+        return outcome.leased
+
+    first, second = first_round(a), first_round(b)
+    assert len(first) == len(second) == 4
+    assert set(first).isdisjoint(second)

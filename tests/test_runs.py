@@ -59,6 +59,18 @@ def test_a_run_without_a_pid_is_dead_only_after_the_launch_grace(session: Sessio
     assert run_is_dead(launching, now=launching.started_at + LAUNCH_GRACE)
 
 
+def test_a_launched_run_starts_when_its_process_adopts_it(session: Session) -> None:
+    """A launcher's row predates its child's start-up; the run starts when the child
+    takes it over, as a run the crawl process made itself does."""
+    launched = start_run(session, trigger=Trigger.MANUAL)
+    launched.started_at -= timedelta(seconds=30)
+    made_at = launched.started_at
+    adopted = runs.adopt_run(session, launched.id, None)
+    assert adopted.started_at > made_at + timedelta(seconds=29)
+    assert adopted.heartbeat_at == adopted.started_at
+    assert not run_is_dead(adopted)
+
+
 def test_a_reused_pid_does_not_keep_a_run_alive(session: Session) -> None:
     run = start_run(session, trigger=Trigger.MANUAL, pid=os.getpid())
     assert not run_is_dead(run)

@@ -179,6 +179,19 @@ def test_parse_page_follows_links_in_scope_then_yields_the_page(spider: SeedsSpi
     assert spider.done == []  # a page item: the archive reports it done once stored
 
 
+def test_a_link_met_again_is_not_requested_again(spider: SeedsSpider) -> None:
+    """Pages repeat their site's links; the frontier keeps the first request for a URL,
+    so the spider builds none for a link it has followed (or ruled out) before."""
+    first = request_for(spider, f"{NEWS}/", spider.parse_page, depth=1)
+    call(first, html_response(first, PAGE))
+    again = request_for(spider, f"{NEWS}/more", spider.parse_page, depth=1)
+    page = PAGE.replace("</body>", '<a href="/2024/06/new-corridor.html">New</a></body>')
+    out = call(again, html_response(again, page))
+    assert [r.url for r in out if isinstance(r, Request)] == [f"{NEWS}/2024/06/new-corridor.html"]
+    assert isinstance(out[-1], PageItem)
+    assert spider.crawler.stats.get_value("silkroad/links_off_scope") == 1
+
+
 def test_parse_page_unfocused_gives_links_no_topic_priority(make_spider: Any) -> None:
     spider = make_spider(SILKROAD_FOCUSED_CRAWL=False)
     request = request_for(spider, f"{NEWS}/", spider.parse_page)

@@ -46,6 +46,7 @@ from storage.frontier import PendingRequest
 log = logging.getLogger(__name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+LINKED_LIMIT = 200_000  # link URLs remembered, as the frontier scheduler remembers requests
 __all__ = ["FEED_PRIORITY", "SEED_PRIORITY", "SeedsSpider"]
 
 
@@ -64,6 +65,7 @@ class SeedsSpider(scrapy.Spider):
         self.depth_limit = 0
         self.robots_via_middleware = False
         self.profile: TopicProfile | None = None
+        self._linked: set[str] = set()
 
     @classmethod
     def update_settings(cls, settings: Any) -> None:
@@ -218,12 +220,13 @@ class SeedsSpider(scrapy.Spider):
         self._count_dropped("links_dropped", dropped, response.url)
         for href in hrefs:
             url = response.urljoin(href)
-            target = self.source_for(url, source.name)
-            if target is not None and (
+            if self._first_sighting(url) and (target := self.source_for(url, source.name)) and (
                 request := self._request(url, target, self.parse_feed, via, FEED_PRIORITY)
             ):
                 yield request
         for link in links:
+            if not self._first_sighting(link.url):
+                continue
             target = self.source_for(link.url, source.name)
             if target is None:
                 self.crawler.stats.inc_value(Stat.LINKS_OFF_SCOPE)
@@ -232,6 +235,18 @@ class SeedsSpider(scrapy.Spider):
                         else link_priority(link.url, link.text or "", profile))
             if request := self._request(link.url, target, self.parse_page, via, priority):
                 yield request
+
+    def _first_sighting(self, url: str) -> bool:
+        """Whether this process meets the link for the first time. A page repeats most
+        of its site's links (navigation, lists of stories), and the frontier keeps the
+        first request for a URL only: building, ranking and passing a request through
+        the middlewares for every repeat cost a crawl worker more than fetching a page."""
+        if url in self._linked:
+            return False
+        if len(self._linked) >= LINKED_LIMIT:
+            self._linked.clear()
+        self._linked.add(url)
+        return True
 
     def _count_dropped(self, counter: str, dropped: int, url: str) -> None:
         if dropped > 0:
