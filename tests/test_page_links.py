@@ -43,3 +43,21 @@ def test_the_cap_counts_anchors_in_document_order_repeats_included() -> None:
         "http://news.example/world/story-1.html"]
     assert links[-1].text == ""  # the first anchor of the story (its picture) is kept
     assert dropped == PAGE.count("href=") - 1 - 7  # <base href> is no anchor
+
+
+def test_a_crawl_extractor_passes_each_absolute_href_on_once_per_origin() -> None:
+    """Remembering: an absolute or root-relative href met on an earlier page of the same
+    origin is not resolved again (the spider would drop its link anyway); a relative href,
+    another origin's and a link the page reaches for the first time still come out."""
+    extractor = BoundedLinkExtractor(1000, unique=True, strip=True)
+    extractor.remember_links()
+    first, _, _ = extractor.page_links(response(PAGE))
+    assert first == LinkExtractor(unique=True, strip=True).extract_links(response(PAGE))
+    again = PAGE.replace("</footer>", '<a href="/new.html">New</a></footer>')
+    second, _, _ = extractor.page_links(response(again))
+    assert [link.url for link in second] == [
+        "http://news.example/world/story-1.html", "http://news.example/new.html"]
+    elsewhere = HtmlResponse(url="https://mirror.example/", body=PAGE.replace(
+        '<base href="http://news.example/world/">', "").encode(), encoding="utf-8")
+    assert "https://mirror.example/section/0" in [
+        link.url for link in extractor.page_links(elsewhere)[0]]

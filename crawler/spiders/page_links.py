@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy.http import TextResponse
 from scrapy.link import Link
@@ -26,15 +27,20 @@ from scrapy.linkextractors.lxmlhtml import LxmlParserLinkExtractor
 from scrapy.selector import Selector
 from scrapy.utils.misc import arg_to_iter
 from scrapy.utils.response import get_base_url
+from w3lib.html import strip_html5_whitespace
 
 _ANCHORS = "count(//a[@href]|//area[@href])"
 _XHTML = "{http://www.w3.org/1999/xhtml}"  # Scrapy matches XHTML tags by local name
 _FEEDS = "//link[@rel='alternate'][contains(@type,'rss') or contains(@type,'atom')]/@href"
+KNOWN_LIMIT = 200_000  # hrefs remembered across pages
 
 
 class _FirstLinks(LxmlParserLinkExtractor):
     max_links = 0
     tags: tuple[str, ...] = ()
+    remember = False
+    origin = ""  # scheme://host[:port] of the page's base URL
+    known: set[str]
 
     def _iter_links(self, document: Any) -> Iterator[tuple[Any, str, str]]:
         """The first ``max_links`` anchors, each href once. lxml finds the anchor tags
@@ -52,7 +58,26 @@ class _FirstLinks(LxmlParserLinkExtractor):
                 if value in seen:
                     continue
                 seen.add(value)
+            key = self._known_key(value)
+            if key is not None:
+                if key in self.known:
+                    continue
+                if len(self.known) >= KNOWN_LIMIT:
+                    self.known.clear()
+                self.known.add(key)
             yield element, attribute, value
+
+    def _known_key(self, value: str) -> str | None:
+        """What the href resolves to on any page of this origin: an absolute or
+        root-relative ASCII href (the encoding of the page matters for no other)."""
+        if not self.remember or not value.isascii():
+            return None
+        href = strip_html5_whitespace(value)
+        if href.startswith(("http://", "https://")):
+            return href
+        if href.startswith("/") and not href.startswith("//") and self.origin:
+            return self.origin + href
+        return None
 
 
 class BoundedLinkExtractor(LinkExtractor):
@@ -66,7 +91,14 @@ class BoundedLinkExtractor(LinkExtractor):
         bounded.__dict__.update(self.link_extractor.__dict__)
         bounded.max_links = max_links
         bounded.tags = tuple(name for tag in arg_to_iter(tags) for name in (tag, _XHTML + tag))
+        bounded.known = set()
         self.link_extractor = bounded
+
+    def remember_links(self) -> None:
+        """Pass each href on once per crawl process, not once per page: a crawl's spider
+        drops a link it has met before anyway, and a site repeats its links (navigation,
+        story lists) on every page, each costing a resolve, a normalisation and a check."""
+        self.link_extractor.remember = True
 
     def page_links(self, response: TextResponse) -> tuple[list[Link], list[str], int]:
         """The page's links, its RSS/Atom ``<link rel=alternate>`` hrefs, and how many
@@ -75,7 +107,10 @@ class BoundedLinkExtractor(LinkExtractor):
         root = selector.root
         feeds = [str(href) for href in root.xpath(_FEEDS)]
         anchors = int(root.xpath(_ANCHORS))
+        base_url = get_base_url(response)
+        parts = urlsplit(base_url)
+        self.link_extractor.origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
         links = self._process_links(self._extract_links(
-            selector, response.url, response.encoding, get_base_url(response)))
+            selector, response.url, response.encoding, base_url))
         dropped = max(0, anchors - self.max_links) + max(0, len(feeds) - self.max_links)
         return links, feeds[:self.max_links], dropped

@@ -90,6 +90,7 @@ class SeedsSpider(scrapy.Spider):
         spider.depth_limit = crawler.settings.getint("DEPTH_LIMIT")
         spider.link_extractor = BoundedLinkExtractor(
             crawler.settings.getint("SILKROAD_MAX_LINKS_PER_PAGE", 1000), unique=True, strip=True)
+        spider.link_extractor.remember_links()
         spider.max_feed_entries = crawler.settings.getint("SILKROAD_MAX_FEED_ENTRIES", 1000)
         spider.max_sitemap_entries = crawler.settings.getint("SILKROAD_MAX_SITEMAP_ENTRIES", 5000)
         spider.robots_via_middleware = crawler.settings.getbool("ROBOTSTXT_OBEY")
