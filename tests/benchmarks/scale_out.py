@@ -7,6 +7,8 @@ has no --workers: then only N = 1 runs), and printed for each crawl:
 
 - pages/s over the session's own span (first worker's run start, after its
   extraction pool is warm, to the last worker's finish: no start-up);
+- start-up apart: seconds from the command's launch to the session's first fetch
+  (processes started, Scrapy and trafilatura imported, the extraction pool warm);
 - cores used: CPU seconds of the whole process tree (launcher, workers, their
   extraction processes) over that span, divided by it; for a local PostgreSQL
   server its processes' CPU too, apart;
@@ -85,6 +87,7 @@ class Crawl:
     pages: int
     span: float  # seconds: first run start to last run finish
     wall: float  # seconds: the command, start-up included
+    startup: float  # seconds: the command's launch to the session's first fetch
     cores: float
     db_cores: float | None  # a local PostgreSQL server's processes
     worker_rss: list[int]
@@ -109,8 +112,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "the CPUs, at least 1,2)")
     parser.add_argument("--extract-processes", type=int, default=1, metavar="E",
                         help="extraction processes per worker (default 1)")
-    parser.add_argument("--pages", type=int, default=800,
-                        help="pages of the synthetic web (default 800)")
+    parser.add_argument("--pages", type=int, default=2000,
+                        help="pages of the synthetic web (default 2000)")
     parser.add_argument("--pages-per-site", type=int, default=50,
                         help="pages per host (default 50): one host is one worker's at a "
                              "time, so the web needs many more hosts than workers")
@@ -168,8 +171,9 @@ def _epoch(moment: datetime) -> float:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
-def session_figures(db_url: str) -> tuple[int, float, float]:
-    """(pages fetched, start, finish) of the newest crawl session, over all its runs."""
+def session_figures(db_url: str) -> tuple[int, float, float, float]:
+    """(pages fetched, start, finish, first fetch) of the newest crawl session, over all
+    its runs."""
     engine = make_engine(db_url, readonly=True)
     try:
         with Session(engine) as session:
@@ -182,12 +186,16 @@ def session_figures(db_url: str) -> tuple[int, float, float]:
             pages = session.scalar(select(func.count()).select_from(Fetch).where(
                 Fetch.run_id.in_([run.id for run in runs]),
                 ~Fetch.url.endswith("/robots.txt"))) or 0
+            first_fetch = session.scalar(select(func.min(Fetch.fetched_at)).where(
+                Fetch.run_id.in_([run.id for run in runs])))
     finally:
         engine.dispose()
     finished = [run.finished_at for run in runs if run.finished_at is not None]
     if not finished:
         raise RuntimeError(f"no run of the crawl finished in {db_url}")
-    return pages, min(_epoch(run.started_at) for run in runs), max(map(_epoch, finished))
+    start = min(_epoch(run.started_at) for run in runs)
+    return (pages, start, max(map(_epoch, finished)),
+            _epoch(first_fetch) if first_fetch is not None else start)
 
 
 def server_pid(db_url: str) -> int | None:
@@ -276,15 +284,16 @@ def run_crawl(backend: str, db_url: str, seeds: Path, workers: int, processes: i
         if db is not None:
             db.stop()
     try:
-        pages, start, finish = session_figures(db_url)
+        pages, start, finish, first_fetch = session_figures(db_url)
     except RuntimeError as exc:  # reported in its row, the other crawls still count
         print(f"{backend}, {workers} worker(s): {exc} (log: {log})", file=sys.stderr)
-        pages, start, finish = 0, 0.0, 0.0
+        pages, start, finish, first_fetch = 0, 0.0, 0.0, began
     span = finish - start
     worker_rss, extraction_rss = classify(tree.processes, process.pid, use_flag)
     return Crawl(
         backend=backend, workers=workers, extraction_processes=processes,
         exit_code=exit_code, pages=pages, span=span, wall=wall,
+        startup=max(0.0, first_fetch - began),
         cores=cpu_between(tree.samples, start, finish) / span if span > 0 else 0.0,
         db_cores=(cpu_between(db.samples, start, finish) / span if db is not None and span > 0
                   else None),
@@ -300,15 +309,15 @@ def ceiling_jobs(web: ScaleWeb, count: int) -> list[PageJob]:
 
 def report(crawls: list[Crawl], web: ScaleWeb) -> str:
     lines = [
-        "backend     workers extr  pages  pages/s  cores  (db)  worker RSS  extr. RSS  "
-        "ceiling  ratio  speed-up  of linear",
+        "backend     workers extr  pages  start-up  pages/s  cores  (db)  worker RSS  "
+        "extr. RSS  ceiling  ratio  speed-up  of linear",
     ]
     base = {c.backend: c.pages_per_second for c in crawls if c.workers == 1}
     for c in crawls:
         speedup = c.pages_per_second / base[c.backend] if base.get(c.backend) else None
         lines.append(
             f"{c.backend:<11} {c.workers:>7} {c.extraction_processes:>4} {c.pages:>6} "
-            f"{c.pages_per_second:>8.1f} {c.cores:>6.2f} "
+            f"{c.startup:>8.1f}s {c.pages_per_second:>8.1f} {c.cores:>6.2f} "
             + (f"{c.db_cores:>5.2f}" if c.db_cores is not None else "    -")
             + f" {max(c.worker_rss, default=0) / MB:>8.0f} MB"
             + f" {max(c.extraction_rss, default=0) / MB:>7.0f} MB"
@@ -318,8 +327,9 @@ def report(crawls: list[Crawl], web: ScaleWeb) -> str:
             + ("" if c.pages >= web.pages else f"   ({web.pages - c.pages} pages missing)"))
     lines += [
         "",
-        "pages/s: the session's page fetches (robots.txt not counted) over its span (no "
-        "start-up); cores: CPU seconds",
+        "start-up: the command's launch to the first fetch; pages/s: the session's page "
+        "fetches (robots.txt not counted)",
+        "over its span (no start-up); cores: CPU seconds",
         "of the crawl's process tree / span, (db) a local PostgreSQL server's apart; RSS: the "
         "largest peak of a crawl worker",
         "process and of an extraction process;",
