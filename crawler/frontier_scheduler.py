@@ -54,6 +54,7 @@ from crawler.extensions.archive_database import ArchiveDatabase, archive_databas
 from crawler.extensions.frontier_recorder import FrontierRecorder
 from crawler.extensions.run_record import RunRecord
 from crawler.frontier_rounds import FrontierRounds, RoundOutcome, RoundPlan
+from crawler.links.seen_urls import SeenUrls
 from crawler.signals import frontier_added, frontier_committed, frontier_done
 from crawler.vocabulary import Stat
 from storage.frontier import PendingRequest, url_host
@@ -65,7 +66,6 @@ MAINTENANCE_SECONDS = 2.0  # dead workers found, fair share recomputed
 RETRY_EMPTY_SECONDS = 0.5  # a host (or the pool) found empty is asked again after this
 LINGER_SECONDS = 1.0  # a host with nothing to do is kept this long before it is given up
 ORPHAN_SECONDS = 2.0  # claimed, handed out, and still not done after an idle spell this long
-SEEN_LIMIT = 200_000  # URLs remembered to spare the database duplicate inserts
 
 
 class FrontierScheduler(BaseScheduler):
@@ -101,7 +101,7 @@ class FrontierScheduler(BaseScheduler):
         self._draining: set[str] = set()
         self._empty_since: dict[str, float] = {}  # host -> when its last claim found nothing
         self._pool_empty_at = -math.inf
-        self._seen: set[str] = set()
+        self._seen = SeenUrls()  # spares the database duplicate inserts
         self._handed = 0
         self._enqueued = 0
         self._commits = 0
@@ -185,11 +185,8 @@ class FrontierScheduler(BaseScheduler):
                 self._added()
             self._push(request)
             return True
-        if request.url in self._seen:
+        if not self._seen.first(request.url):
             return False
-        if len(self._seen) >= SEEN_LIMIT:
-            self._seen.clear()
-        self._seen.add(request.url)
         assert self.recorder is not None
         self.recorder.add(_entry(request))
         self._added()

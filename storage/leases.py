@@ -90,8 +90,9 @@ def _return_claims(session: Session, session_id: int, host: str, *, keep: int) -
 
 
 def _claim_statement() -> Any:
-    holds = exists().where(L.session_id == bindparam("p_session_id"), L.host == bindparam("p_host"),
-                           L.run_id == bindparam("p_run_id"), L.expires_at > bindparam("p_now"))
+    holds = exists().where(L.session_id == bindparam("p_session_id"),
+                           L.host == bindparam("p_host"), L.run_id == bindparam("p_run_id"),
+                           L.expires_at > bindparam("p_now"))
     chosen = (
         select(F.id)
         .where(F.session_id == bindparam("p_session_id"), F.state == PENDING,

@@ -29,10 +29,11 @@ from scrapy.utils.misc import arg_to_iter
 from scrapy.utils.response import get_base_url
 from w3lib.html import strip_html5_whitespace
 
+from crawler.links.seen_urls import SeenUrls
+
 _ANCHORS = "count(//a[@href]|//area[@href])"
 _XHTML = "{http://www.w3.org/1999/xhtml}"  # Scrapy matches XHTML tags by local name
 _FEEDS = "//link[@rel='alternate'][contains(@type,'rss') or contains(@type,'atom')]/@href"
-KNOWN_LIMIT = 200_000  # hrefs remembered across pages
 
 
 class _FirstLinks(LxmlParserLinkExtractor):
@@ -40,7 +41,7 @@ class _FirstLinks(LxmlParserLinkExtractor):
     tags: tuple[str, ...] = ()
     remember = False
     origin = ""  # scheme://host[:port] of the page's base URL
-    known: set[str]
+    known: SeenUrls
 
     def _iter_links(self, document: Any) -> Iterator[tuple[Any, str, str]]:
         """The first ``max_links`` anchors, each href once. lxml finds the anchor tags
@@ -59,12 +60,8 @@ class _FirstLinks(LxmlParserLinkExtractor):
                     continue
                 seen.add(value)
             key = self._known_key(value)
-            if key is not None:
-                if key in self.known:
-                    continue
-                if len(self.known) >= KNOWN_LIMIT:
-                    self.known.clear()
-                self.known.add(key)
+            if key is not None and not self.known.first(key):
+                continue
             yield element, attribute, value
 
     def _known_key(self, value: str) -> str | None:
@@ -91,7 +88,7 @@ class BoundedLinkExtractor(LinkExtractor):
         bounded.__dict__.update(self.link_extractor.__dict__)
         bounded.max_links = max_links
         bounded.tags = tuple(name for tag in arg_to_iter(tags) for name in (tag, _XHTML + tag))
-        bounded.known = set()
+        bounded.known = SeenUrls()
         self.link_extractor = bounded
 
     def remember_links(self) -> None:

@@ -33,6 +33,7 @@ from crawler.links.discovery import (
     sitemap_entries,
 )
 from crawler.links.link_priority import link_priority
+from crawler.links.seen_urls import SeenUrls
 from crawler.links.source_scope import SourceScope
 from crawler.links.urls import canonical_url
 from crawler.seeds import DEFAULT_SEEDS_FILE, SeedsFile, Source, load_seeds
@@ -46,7 +47,6 @@ from storage.frontier import PendingRequest
 log = logging.getLogger(__name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-LINKED_LIMIT = 200_000  # link URLs remembered, as the frontier scheduler remembers requests
 __all__ = ["FEED_PRIORITY", "SEED_PRIORITY", "SeedsSpider"]
 
 
@@ -65,7 +65,7 @@ class SeedsSpider(scrapy.Spider):
         self.depth_limit = 0
         self.robots_via_middleware = False
         self.profile: TopicProfile | None = None
-        self._linked: set[str] = set()
+        self._linked = SeenUrls()
 
     @classmethod
     def update_settings(cls, settings: Any) -> None:
@@ -242,12 +242,7 @@ class SeedsSpider(scrapy.Spider):
         of its site's links (navigation, lists of stories), and the frontier keeps the
         first request for a URL only: building, ranking and passing a request through
         the middlewares for every repeat cost a crawl worker more than fetching a page."""
-        if url in self._linked:
-            return False
-        if len(self._linked) >= LINKED_LIMIT:
-            self._linked.clear()
-        self._linked.add(url)
-        return True
+        return self._linked.first(url)
 
     def _count_dropped(self, counter: str, dropped: int, url: str) -> None:
         if dropped > 0:
